@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { Agent } from '../agent/agent.ts';
+import { loadAgentConfig } from '../agent/config.ts';
+import { loadCoordinatorConfig } from '../coordinator/config.ts';
+import { Coordinator } from '../coordinator/coordinator.ts';
+import { createLogger } from '../shared/observe/log.ts';
+import { HOMEOSTAT_VERSION } from '../shared/version.ts';
+import { fail } from './fail.ts';
+import { startFleetView } from './fleet-view.ts';
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** Ctrl-C / SIGTERM stop everything in reverse order; a second Ctrl-C exits at once. */
+function stopOnSignals(parts: Stoppable[], before?: () => void): void {
+  let stopping = false;
+  const handler = (sig: string) => {
+    if (stopping) {
+      process.stderr.write(`homeostat: ${sig} again, exiting without a clean stop\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    before?.();
+    process.stderr.write(`homeostat: ${sig}, stopping…\n`);
+    void (async () => {
+      for (const p of [...parts].reverse()) await p.stop().catch((e: Error) => process.stderr.write(`homeostat: stop failed: ${e.message}\n`));
+      process.exit(0);
+    })();
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+const program = new Command()
+  .name('homeostat')
+  .description('Edge agents that sense, detect, and heal, with a coordinator that learns from the whole fleet.')
+  .version(HOMEOSTAT_VERSION)
+  .showHelpAfterError('(add --help for usage)');
+
+program
+  .command('start')
+  .description('run a coordinator with its embedded broker and one agent on this host, with a live fleet view (the quick start)')
+  .option('--data-dir <dir>', 'where both keep their state', './.homeostat')
+  .addOption(new Option('--mqtt-port <port>', 'embedded broker port').default(1884).argParser(Number))
+  .addOption(new Option('--api-port <port>', 'HTTP API port').default(8787).argParser(Number))
+  .action(async (o: { dataDir: string; mqttPort: number; apiPort: number }) => {
+    const log = createLogger('homeostat', process.env.HOMEOSTAT_LOG_LEVEL ?? 'warn', 2);
+    const parts: Stoppable[] = [];
+    try {
+      const cc = loadCoordinatorConfig(undefined, {
+        dataDir: join(o.dataDir, 'coordinator'),
+        broker: { embedded: { host: '127.0.0.1', port: o.mqttPort } },
+        api: { host: '127.0.0.1', port: o.apiPort },
+      });
+      const coordinator = new Coordinator(cc, { log: log.child({ part: 'coordinator' }) });
+      await coordinator.start();
+      parts.push(coordinator);
+      const ac = loadAgentConfig(undefined, { dataDir: join(o.dataDir, 'agent'), broker: { url: coordinator.brokerUrl } });
+      const agent = new Agent(ac, { log: log.child({ part: 'agent' }) });
+      await agent.start();
+      parts.push(agent);
+      const intro = [
+        `Homeostat ${HOMEOSTAT_VERSION}: coordinator and one agent (${agent.id}) running`,
+        `  API     ${coordinator.apiAddress}   (try: curl ${coordinator.apiAddress}/api/agents)`,
+        `  broker  ${coordinator.brokerUrl}`,
+        `  data    ${o.dataDir}`,
+      ].join('\n');
+      const stopView = startFleetView(coordinator.apiAddress, intro);
+      stopOnSignals(parts, stopView);
+    } catch (e) {
+      for (const p of parts.reverse()) await p.stop().catch(() => undefined);
+      fail(e);
+    }
+  });
+
+program
+  .command('coordinator')
+  .description('run the coordinator: broker (embedded or external), registry, ingest, HTTP API')
+  .option('-c, --config <file>', 'YAML or JSON config file')
+  .option('--broker-url <url>', 'use an external broker (Mosquitto, EMQX) instead of the embedded one')
+  .addOption(new Option('--mqtt-port <port>', 'embedded broker port').argParser(Number))
+  .addOption(new Option('--api-port <port>', 'HTTP API port').argParser(Number))
+  .action(async (o: { config?: string; brokerUrl?: string; mqttPort?: number; apiPort?: number }) => {
+    try {
+      const overrides: Record<string, unknown> = {};
+      if (o.brokerUrl) overrides.broker = { url: o.brokerUrl };
+      else if (o.mqttPort !== undefined) overrides.broker = { embedded: { host: '127.0.0.1', port: o.mqttPort } };
+      if (o.apiPort !== undefined) overrides.api = { port: o.apiPort };
+      const coordinator = new Coordinator(loadCoordinatorConfig(o.config, overrides), { log: createLogger('coordinator') });
+      await coordinator.start();
+      stopOnSignals([coordinator]);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+const agentCmd = program.command('agent').description('the edge agent (runs it by default; see subcommands)');
+agentCmd
+  .command('run', { isDefault: true })
+  .description('run the agent: sample, store, and report to the coordinator')
+  .option('-c, --config <file>', 'YAML or JSON config file')
+  .option('--broker-url <url>', 'broker to connect to (default mqtt://127.0.0.1:1884)')
+  .option('--data-dir <dir>', 'where the agent keeps its id and database')
+  .action(async (o: { config?: string; brokerUrl?: string; dataDir?: string }) => {
+    try {
+      const overrides: Record<string, unknown> = {};
+      if (o.brokerUrl) overrides.broker = { url: o.brokerUrl };
+      if (o.dataDir) overrides.dataDir = o.dataDir;
+      const agent = new Agent(loadAgentConfig(o.config, overrides));
+      await agent.start();
+      stopOnSignals([agent]);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program.parseAsync().catch(fail);

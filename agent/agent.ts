@@ -94,14 +94,19 @@ export class Agent {
       this.sampler.onSample((s) => this.onSample(s.ts, s.v));
       this.sampler.start();
     }
-    this.telemetryTimer = setInterval(() => this.flushTelemetry(), c.telemetry.intervalSec * 1000);
+    // The first summary goes out after 2 s, so a new node shows live metrics at once; then every interval.
+    this.telemetryTimer = setTimeout(() => {
+      this.flushTelemetry();
+      this.telemetryTimer = setInterval(() => this.flushTelemetry(), c.telemetry.intervalSec * 1000);
+      this.telemetryTimer.unref();
+    }, Math.min(2, c.telemetry.intervalSec) * 1000);
     this.telemetryTimer.unref();
     await this.link.start();
     this.log.info({ id: this.id, broker: c.broker.url, dataDir: c.dataDir }, 'agent started');
   }
 
   async stop(): Promise<void> {
-    if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    if (this.telemetryTimer) clearTimeout(this.telemetryTimer);
     this.telemetryTimer = null;
     this.sampler?.stop();
     await this.link?.stop();

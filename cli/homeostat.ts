@@ -2,6 +2,8 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { Agent } from '../agent/agent.ts';
+import { registerAgentCommands } from './agent-commands.ts';
+import { stopOnSignals, type Stoppable } from './signals.ts';
 import { loadAgentConfig } from '../agent/config.ts';
 import { loadCoordinatorConfig } from '../coordinator/config.ts';
 import { Coordinator } from '../coordinator/coordinator.ts';
@@ -10,33 +12,9 @@ import { HOMEOSTAT_VERSION } from '../shared/version.ts';
 import { fail } from './fail.ts';
 import { startFleetView } from './fleet-view.ts';
 
-interface Stoppable {
-  stop(): Promise<void>;
-}
-
-/** Ctrl-C / SIGTERM stop everything in reverse order; a second Ctrl-C exits at once. */
-function stopOnSignals(parts: Stoppable[], before?: () => void): void {
-  let stopping = false;
-  const handler = (sig: string) => {
-    if (stopping) {
-      process.stderr.write(`homeostat: ${sig} again, exiting without a clean stop\n`);
-      process.exit(130);
-    }
-    stopping = true;
-    before?.();
-    process.stderr.write(`homeostat: ${sig}, stopping…\n`);
-    void (async () => {
-      for (const p of [...parts].reverse()) await p.stop().catch((e: Error) => process.stderr.write(`homeostat: stop failed: ${e.message}\n`));
-      process.exit(0);
-    })();
-  };
-  process.on('SIGINT', () => handler('SIGINT'));
-  process.on('SIGTERM', () => handler('SIGTERM'));
-}
-
 const program = new Command()
   .name('homeostat')
-  .description('Edge agents that sense, detect, and heal, with a coordinator that learns from the whole fleet.')
+  .description('Edge agents that sample their host and report over MQTT to a coordinator that keeps the fleet registry and events.')
   .version(HOMEOSTAT_VERSION)
   .showHelpAfterError('(add --help for usage)');
 
@@ -90,31 +68,13 @@ program
       else if (o.mqttPort !== undefined) overrides.broker = { embedded: { host: '127.0.0.1', port: o.mqttPort } };
       if (o.apiPort !== undefined) overrides.api = { port: o.apiPort };
       const coordinator = new Coordinator(loadCoordinatorConfig(o.config, overrides), { log: createLogger('coordinator') });
-      await coordinator.start();
       stopOnSignals([coordinator]);
+      await coordinator.start();
     } catch (e) {
       fail(e);
     }
   });
 
-const agentCmd = program.command('agent').description('the edge agent (runs it by default; see subcommands)');
-agentCmd
-  .command('run', { isDefault: true })
-  .description('run the agent: sample, store, and report to the coordinator')
-  .option('-c, --config <file>', 'YAML or JSON config file')
-  .option('--broker-url <url>', 'broker to connect to (default mqtt://127.0.0.1:1884)')
-  .option('--data-dir <dir>', 'where the agent keeps its id and database')
-  .action(async (o: { config?: string; brokerUrl?: string; dataDir?: string }) => {
-    try {
-      const overrides: Record<string, unknown> = {};
-      if (o.brokerUrl) overrides.broker = { url: o.brokerUrl };
-      if (o.dataDir) overrides.dataDir = o.dataDir;
-      const agent = new Agent(loadAgentConfig(o.config, overrides));
-      await agent.start();
-      stopOnSignals([agent]);
-    } catch (e) {
-      fail(e);
-    }
-  });
+registerAgentCommands(program);
 
 program.parseAsync().catch(fail);

@@ -1,0 +1,151 @@
+import { join } from 'node:path';
+import { MqttConnection } from '../shared/link/mqtt-connection.ts';
+import { Counters } from '../shared/observe/counters.ts';
+import { createLogger, type Logger } from '../shared/observe/log.ts';
+import { encode } from '../shared/protocol/codec.ts';
+import { COORDINATOR_ID } from '../shared/protocol/ids.ts';
+import type { ReplyBody } from '../shared/protocol/messages.ts';
+import { Router } from '../shared/protocol/router.ts';
+import { filterFor } from '../shared/protocol/topics.ts';
+import { HOMEOSTAT_VERSION } from '../shared/version.ts';
+import { resolveAdminToken } from './admin-token.ts';
+import { buildApi } from './api/server.ts';
+import { EmbeddedBroker, listenError } from './broker/embedded.ts';
+import type { CoordinatorConfig } from './config.ts';
+import { registerIngest } from './ingest.ts';
+import { CoordinatorStore } from './store/store.ts';
+
+/** How long a command waits for the agent's reply. */
+export const CMD_TIMEOUT_MS = 10_000;
+
+/**
+ * The coordinator: broker (embedded aedes, or an external URL) → one MQTT client → router →
+ * registry/ingest → sqlite, and the HTTP API over the same store. The embedded broker is just a
+ * broker the coordinator connects to over loopback, so both modes run the same client code.
+ */
+export class Coordinator {
+  readonly counters = new Counters();
+  log: Logger;
+  store!: CoordinatorStore;
+  broker: EmbeddedBroker | null = null;
+  private conn!: MqttConnection;
+  private api: ReturnType<typeof buildApi> | null = null;
+  private startedAt = 0;
+  private readonly pendingCmds = new Map<string, (r: ReplyBody) => void>();
+  apiAddress = '';
+  brokerUrl = '';
+  adminToken = '';
+
+  constructor(
+    readonly config: CoordinatorConfig,
+    opts: { log?: Logger } = {},
+  ) {
+    this.log = opts.log ?? createLogger('coordinator');
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.startedAt = Date.now();
+    try {
+      this.store = new CoordinatorStore(join(c.dataDir, 'coordinator.db'), c.retention);
+      const token = resolveAdminToken(c.dataDir, c.api.adminToken);
+      this.adminToken = token.token;
+      if (token.created) {
+        // Printed once, the first time: afterwards it is only in the 0600 file.
+        process.stdout.write(`homeostat: admin token created (saved in ${token.file}, shown only now): ${token.token}\n`);
+      }
+
+      if ('embedded' in c.broker) {
+        this.broker = new EmbeddedBroker(c.broker.embedded.host, c.broker.embedded.port, this.log);
+        await this.broker.start();
+        this.brokerUrl = this.broker.url;
+      } else {
+        this.brokerUrl = c.broker.url;
+      }
+
+      const router = new Router(this.log, this.counters);
+      registerIngest(router, this.store, c.enrolment, this.counters, this.log);
+      router.on('reply', (msg) => {
+        this.pendingCmds.get(msg.corr)?.(msg.body);
+      });
+      const status = (state: 'online' | 'offline', reason: 'start' | 'stop' | 'lwt') =>
+        encode('coordinatorStatus', { from: COORDINATOR_ID, body: { state, reason, version: HOMEOSTAT_VERSION, startedAt: this.startedAt } });
+      this.conn = new MqttConnection({
+        url: this.brokerUrl,
+        clientId: 'homeostat-coordinator',
+        // A persistent session: the broker queues agents' QoS 1 messages while we reconnect.
+        clean: false,
+        username: 'url' in c.broker ? c.broker.username : undefined,
+        password: 'url' in c.broker ? c.broker.password : undefined,
+        subscriptions: [filterFor('status'), filterFor('telemetry'), filterFor('events'), filterFor('reply')],
+        will: () => status('offline', 'lwt'),
+        // Announced only after the subscriptions exist: agents hold their outbox until they see it.
+        onConnect: () => this.conn.publish(status('online', 'start')),
+        onMessage: async (topic, payload, retained) => {
+          await router.dispatch(topic, payload, retained);
+        },
+        role: 'coordinator',
+        log: this.log,
+        counters: this.counters,
+      });
+      await this.conn.start(true);
+
+      this.api = buildApi({
+        store: this.store,
+        counters: this.counters,
+        log: this.log,
+        adminToken: this.adminToken,
+        brokerConnected: () => this.conn.connected,
+        ping: (id) => this.sendCmd(id, { command: 'ping' }),
+      });
+      try {
+        this.apiAddress = await this.api.listen({ host: c.api.host, port: c.api.port });
+      } catch (e) {
+        throw listenError(e as NodeJS.ErrnoException, 'HTTP', c.api.host, c.api.port, 'api.port');
+      }
+      this.log.info({ api: this.apiAddress, broker: this.brokerUrl }, 'coordinator started');
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.conn?.connected) {
+      await this.conn.publish(encode('coordinatorStatus', { from: COORDINATOR_ID, body: { state: 'offline', reason: 'stop', version: HOMEOSTAT_VERSION, startedAt: this.startedAt } })).catch(() => undefined);
+    }
+    await this.conn?.stop();
+    await this.api?.close();
+    this.api = null;
+    await this.broker?.stop();
+    this.store?.close();
+  }
+
+  get brokerConnected(): boolean {
+    return this.conn?.connected ?? false;
+  }
+
+  /** Sends a command to one agent and waits for its reply (matched by correlation id). */
+  async sendCmd(agentId: string, body: { command: 'ping' | 'status' }): Promise<ReplyBody> {
+    const out = encode('cmd', { from: COORDINATOR_ID, agentId, body });
+    const reply = new Promise<ReplyBody>((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.pendingCmds.delete(out.id);
+        reject(new Error(`agent "${agentId}" did not answer "${body.command}" within ${CMD_TIMEOUT_MS} ms`));
+      }, CMD_TIMEOUT_MS);
+      this.pendingCmds.set(out.id, (r) => {
+        clearTimeout(t);
+        this.pendingCmds.delete(out.id);
+        resolve(r);
+      });
+    });
+    try {
+      await this.conn.publish(out);
+    } catch (e) {
+      this.pendingCmds.get(out.id)?.({ ok: false, error: 'not sent' });
+      reply.catch(() => undefined);
+      throw new Error(`could not send "${body.command}" to agent "${agentId}": ${(e as Error).message}`);
+    }
+    return reply;
+  }
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_JSON_PAYLOAD_BYTES, PROTOCOL_VERSION } from './envelope.ts';
-import { newMessageId } from './ids.ts';
+import { COORDINATOR_ID, newMessageId } from './ids.ts';
 import { TOPICS, matchTopic, topicFor, type BodyOf, type MessageOf, type TopicKey } from './topics.ts';
 
 export const REJECT_REASONS = [
@@ -82,6 +82,9 @@ export function decode(topic: string, payload: Buffer | Uint8Array | string): De
   const fromAgent = TOPICS[m.key].direction === 'agent→coordinator';
   if (fromAgent && msg.from !== m.id) {
     return { ok: false, key: m.key, reason: 'sender_mismatch', detail: `envelope says from "${msg.from}", topic names "${m.id}"` };
+  }
+  if (!fromAgent && msg.from !== COORDINATOR_ID) {
+    return { ok: false, key: m.key, reason: 'sender_mismatch', detail: `only the coordinator publishes "${m.key}", envelope says from "${msg.from}"` };
   }
   return { ok: true, key: m.key, id: m.id, msg };
 }

@@ -1,0 +1,3 @@
+import { nothingLostSuite } from './nothing-lost.contract.ts';
+
+nothingLostSuite('mosquitto');

@@ -81,6 +81,9 @@ export function nothingLostSuite(kind: BrokerKind): void {
     const id = first.lines.find((l) => l.startsWith('id '))!.slice(3);
     const atKill = f.coordinator.store.eventCount(id);
     assert.ok(atKill < EVENTS, `killed before everything arrived (${atKill} had)`);
+    // The broker publishes the Last Will for a connection that dies without DISCONNECT.
+    await waitFor(() => f.coordinator.store.agent(id)?.stateReason === 'lwt', 10_000, 'the Last Will marks the killed agent offline');
+    assert.equal(f.coordinator.store.agent(id)?.state, 'offline');
 
     const second = run();
     try {

@@ -1,0 +1,3 @@
+import { badInputSuite } from './bad-input.contract.ts';
+
+badInputSuite('aedes');

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Entry of the edge bundle (dist/homeostat-agent.mjs): the agent without the coordinator's
 // broker and HTTP server, so what a node ships and runs is only what it needs.
 import { Command } from 'commander';

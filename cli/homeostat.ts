@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { Agent } from '../agent/agent.ts';

@@ -6,7 +6,7 @@ import { chmodSync, statSync } from 'node:fs';
 
 const external = ['better-sqlite3', 'onnxruntime-node'];
 const entries = [
-  { in: 'cli/homeostat.ts', out: 'dist/homeostat.mjs', what: 'full CLI (agent, coordinator, start, eval, chaos)' },
+  { in: 'cli/homeostat.ts', out: 'dist/homeostat.mjs', what: 'full CLI (start, coordinator, agent)' },
   { in: 'cli/agent-only.ts', out: 'dist/homeostat-agent.mjs', what: 'edge bundle: agent commands only (no broker, no HTTP server)' },
 ];
 

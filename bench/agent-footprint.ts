@@ -18,23 +18,27 @@ const dir = mkdtempSync(join(tmpdir(), 'homeostat-bench-'));
 execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'ignore' });
 
 async function measure(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited early with code ${code}`))));
   try {
-    return await watch(child.pid!, seconds);
+    return await Promise.race([watch(child.pid!, seconds), exited]);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    if (child.exitCode === null) {
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await done;
+    }
   }
 }
 
 const baseline = await measure(['-e', "const fs=require('fs');setInterval(()=>fs.readFileSync('/proc/stat','utf8'),1000)"]);
 
 const coordinator = new Coordinator(
-  loadCoordinatorConfig(undefined, { dataDir: join(dir, 'coordinator'), broker: { embedded: { host: '127.0.0.1', port: 0 } }, api: { host: '127.0.0.1', port: 0 } }),
+  loadCoordinatorConfig(undefined, { dataDir: join(dir, 'coordinator'), broker: { embedded: { host: '127.0.0.1', port: 0 } }, api: { host: '127.0.0.1', port: 0, adminToken: 'bench-only-admin-token-00' } }),
   { log: silentLogger },
 );
 await coordinator.start();
-const agent = await measure(['dist/homeostat-agent.mjs', 'run', '--broker-url', coordinator.brokerUrl, '--data-dir', join(dir, 'agent')], {
+const agent = await measure(['dist/homeostat-agent.mjs', '--broker-url', coordinator.brokerUrl, '--data-dir', join(dir, 'agent')], {
   HOMEOSTAT_LOG_LEVEL: 'warn',
 });
 await coordinator.stop();

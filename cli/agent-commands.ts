@@ -4,10 +4,12 @@ import { loadAgentConfig } from '../agent/config.ts';
 import { fail } from './fail.ts';
 import { stopOnSignals } from './signals.ts';
 
-/** The `agent` command and its subcommands, shared by the full CLI and the edge bundle. */
-export function registerAgentCommands(program: Command): void {
-  const agentCmd = program.command('agent').description('the edge agent (runs it by default; see subcommands)');
-  agentCmd
+/**
+ * The agent's subcommands, under `homeostat agent` in the full CLI and at the top of the edge
+ * bundle (`homeostat-agent [run]`).
+ */
+export function registerAgentCommands(parent: Command): void {
+  parent
     .command('run', { isDefault: true })
     .description('run the agent: sample, store, and report to the coordinator')
     .option('-c, --config <file>', 'YAML or JSON config file (see docs/operations.md)')

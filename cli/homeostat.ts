@@ -74,6 +74,6 @@ program
     }
   });
 
-registerAgentCommands(program);
+registerAgentCommands(program.command('agent').description('the edge agent (runs it by default; see subcommands)'));
 
 program.parseAsync().catch(fail);

@@ -37,6 +37,7 @@ export function renderFleet(agents: AgentRow[], now = Date.now()): string {
 export function startFleetView(apiBase: string, intro: string, intervalMs = 2000): () => void {
   const tty = process.stdout.isTTY;
   let last = '';
+  if (!tty) process.stdout.write(`${intro}\n\n`);
   const tick = async () => {
     let body: string;
     try {

@@ -32,7 +32,8 @@ program
         broker: { embedded: { host: '127.0.0.1', port: o.mqttPort } },
         api: { host: '127.0.0.1', port: o.apiPort },
       });
-      const coordinator = new Coordinator(cc, { log: log.child({ part: 'coordinator' }) });
+      let tokenLine = '';
+      const coordinator = new Coordinator(cc, { log: log.child({ part: 'coordinator' }), announceToken: (line) => (tokenLine = line) });
       await coordinator.start();
       parts.push(coordinator);
       const ac = loadAgentConfig(undefined, { dataDir: join(o.dataDir, 'agent'), broker: { url: coordinator.brokerUrl } });
@@ -44,6 +45,7 @@ program
         `  API     ${coordinator.apiAddress}   (try: curl ${coordinator.apiAddress}/api/agents)`,
         `  broker  ${coordinator.brokerUrl}`,
         `  data    ${o.dataDir}`,
+        ...(tokenLine ? [`  ${tokenLine}`] : []),
       ].join('\n');
       const stopView = startFleetView(coordinator.apiAddress, intro);
       stopOnSignals(parts, stopView);

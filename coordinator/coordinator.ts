@@ -36,11 +36,14 @@ export class Coordinator {
   brokerUrl = '';
   adminToken = '';
 
+  private readonly announceToken: (line: string) => void;
+
   constructor(
     readonly config: CoordinatorConfig,
-    opts: { log?: Logger } = {},
+    opts: { log?: Logger; announceToken?: (line: string) => void } = {},
   ) {
     this.log = opts.log ?? createLogger('coordinator');
+    this.announceToken = opts.announceToken ?? ((line) => process.stdout.write(`homeostat: ${line}\n`));
   }
 
   async start(): Promise<void> {
@@ -52,7 +55,7 @@ export class Coordinator {
       this.adminToken = token.token;
       if (token.created) {
         // Printed once, the first time: afterwards it is only in the 0600 file.
-        process.stdout.write(`homeostat: admin token created (saved in ${token.file}, shown only now): ${token.token}\n`);
+        this.announceToken(`admin token created (saved in ${token.file}, shown only now): ${token.token}`);
       }
 
       if ('embedded' in c.broker) {

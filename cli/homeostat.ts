@@ -8,6 +8,7 @@ import { loadCoordinatorConfig } from '../coordinator/config.ts';
 import { Coordinator } from '../coordinator/coordinator.ts';
 import { createLogger } from '../shared/observe/log.ts';
 import { HOMEOSTAT_VERSION } from '../shared/version.ts';
+import { evalCommand } from '../models/eval/cli.ts';
 import { fail } from './fail.ts';
 import { startFleetView } from './fleet-view.ts';
 
@@ -77,5 +78,21 @@ program
   });
 
 registerAgentCommands(program.command('agent').description('the edge agent (runs it by default; see subcommands)'));
+
+program
+  .command('eval')
+  .description('measure detection on labelled data in the SMD layout: best-F1, PA-F1, F1 at a train-only threshold, explanation hit rate; baselines side by side')
+  .requiredOption('--data <dir>', 'SMD folder (train/, test/, test_label/, interpretation_label/), e.g. ../shared/datasets/smd')
+  .option('--machines <names...>', 'only these machines (default: every machine in test/)')
+  .option('--json', 'print one JSON document on stdout (progress stays on stderr)')
+  .option('--out <dir>', 'where the report, JSON and SVG plot go', './eval-out')
+  .addOption(new Option('--max-rows <n>', 'truncate each split (quick runs)').argParser(Number))
+  .action(async (o: { data: string; machines?: string[]; json?: boolean; out: string; maxRows?: number }) => {
+    try {
+      await evalCommand(o);
+    } catch (e) {
+      fail(e);
+    }
+  });
 
 program.parseAsync().catch(fail);

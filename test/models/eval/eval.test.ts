@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -90,3 +91,15 @@ test('point adjust inflates a random score on real SMD data (the field-known ~0.
   assert.ok(pa > 0.5, `random PA-F1 ${pa.toFixed(3)} should be far above what a random detector deserves`);
 });
 
+
+test('homeostat eval --json prints one JSON document on stdout, progress on stderr, files in --out', async () => {
+  const dir = writeDataset(false);
+  const out = mkdtempSync(join(tmpdir(), 'homeostat-evalout-'));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/homeostat.ts', 'eval', '--data', dir, '--json', '--out', out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(doc.mean).sort(), ['pca', 'zscore']);
+  assert.match(r.stderr, /machine 1\/1 m-1: pca/);
+  assert.ok(existsSync(join(out, 'report.md')));
+  assert.ok(readdirSync(out).some((f) => f.endsWith('.svg')));
+});

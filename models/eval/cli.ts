@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AutoencoderScorer } from '../autoencoder/scorer.ts';
 import { PcaScorer } from './baselines/pca.ts';
 import { ZScoreScorer } from './baselines/zscore.ts';
 import { plotSvg } from './plot-svg.ts';
@@ -7,7 +8,7 @@ import { markdownReport } from './report.ts';
 import { runEval } from './run.ts';
 import type { Scorer } from './scorer.ts';
 
-export const EVAL_SCORERS: Array<() => Scorer> = [() => new PcaScorer(), () => new ZScoreScorer()];
+export const EVAL_SCORERS: Array<() => Scorer> = [() => new AutoencoderScorer(), () => new PcaScorer(), () => new ZScoreScorer()];
 
 /**
  * `homeostat eval`: every scorer on every machine's splits, in one run. Progress goes to

@@ -1,5 +1,5 @@
 import type { ScoreResult, Scorer } from '../scorer.ts';
-import { meanStd } from '../standardize.ts';
+import { meanStd } from '../../autoencoder/standardize.ts';
 
 /** Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations; returns values descending with their vectors (rows). */
 export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {

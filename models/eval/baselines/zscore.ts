@@ -1,5 +1,5 @@
 import type { ScoreResult, Scorer } from '../scorer.ts';
-import { meanStd } from '../standardize.ts';
+import { meanStd } from '../../autoencoder/standardize.ts';
 
 /** Per-feature z-score against train statistics: score = the largest |z| of the row; contributions = |z|. */
 export class ZScoreScorer implements Scorer {

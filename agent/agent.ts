@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AnomalyEvent } from '../shared/protocol/anomaly.ts';
 import { Counters } from '../shared/observe/counters.ts';
 import { createLogger, type Logger } from '../shared/observe/log.ts';
 import { encode } from '../shared/protocol/codec.ts';
@@ -8,6 +11,7 @@ import type { EventBody, StatusBody } from '../shared/protocol/messages.ts';
 import { Router } from '../shared/protocol/router.ts';
 import { HOMEOSTAT_VERSION } from '../shared/version.ts';
 import type { AgentConfig } from './config.ts';
+import { DEFAULT_BASE_MODEL_PATH, Detector } from './detect/detector.ts';
 import { resolveAgentId } from './identity.ts';
 import { Link } from './link/link.ts';
 import { TelemetryWindow } from './link/telemetry.ts';
@@ -20,6 +24,17 @@ export interface AgentOptions {
   /** Tests replace the real sampler (e.g. to run many agents without sampling the host each). */
   sampling?: boolean;
   sampler?: Partial<SamplerOptions>;
+}
+
+/** The shipped base model: beside the bundle in dist/, or in models/base/ when run from source. */
+function baseModelPath(): string {
+  const besideBundle = join(dirname(fileURLToPath(import.meta.url)), 'homeostat-base-v1.onnx');
+  return existsSync(besideBundle) ? besideBundle : DEFAULT_BASE_MODEL_PATH;
+}
+
+function anomalySummary(e: AnomalyEvent): string {
+  const top = e.top.map((c) => `${c.feature}=${+c.value.toPrecision(4)} (normal ${+c.normalLow.toPrecision(3)}…${+c.normalHigh.toPrecision(3)})`).join(', ');
+  return `anomaly ${e.state}: score ${+e.score.toPrecision(3)} over threshold ${+e.threshold.toPrecision(3)}; top: ${top}`;
 }
 
 /** Flattens counters to `name{k="v"}` keys, the shape telemetry carries and Prometheus users read. */
@@ -46,6 +61,7 @@ export class Agent {
   private link!: Link;
   private router!: Router;
   private sampler: Sampler | null = null;
+  detector: Detector | null = null;
   private window!: TelemetryWindow;
   private telemetryTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
@@ -89,6 +105,16 @@ export class Agent {
       counters: this.counters,
     });
     this.window = new TelemetryWindow(FEATURE_NAMES);
+    this.detector = new Detector({
+      expect: { featureNames: [...FEATURE_NAMES], featureVersion: FEATURE_VERSION },
+      config: c.detect,
+      baseModelPath: baseModelPath(),
+      log: this.log.child({ part: 'detect' }),
+      counters: this.counters,
+      onAnomaly: (e) => this.onAnomaly(e),
+    });
+    // A model that cannot load leaves the detector in `no-model` (logged, counted); the agent runs on.
+    await this.detector.start();
     if (this.opts.sampling !== false) {
       this.sampler = new Sampler({ intervalMs: c.sampling.intervalMs, log: this.log, counters: this.counters, ...this.opts.sampler });
       this.sampler.onSample((s) => this.onSample(s.ts, s.v));
@@ -109,6 +135,7 @@ export class Agent {
     if (this.telemetryTimer) clearTimeout(this.telemetryTimer);
     this.telemetryTimer = null;
     this.sampler?.stop();
+    await this.detector?.stop();
     await this.link?.stop();
     this.store?.close();
     this.log.info('agent stopped');
@@ -132,9 +159,20 @@ export class Agent {
     return this.lastSample;
   }
 
+  private onAnomaly(e: AnomalyEvent): void {
+    try {
+      this.emitEvent({ type: 'anomaly', severity: e.state === 'closed' ? 'info' : 'warning', summary: anomalySummary(e), data: e }, e.correlationId);
+      // Training skips what the detector judged anomalous.
+      if (e.state === 'closed') this.store.markAnomalous(e.openedAt, e.closedAt!);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, anomaly: e.anomalyId }, 'could not record anomaly event');
+    }
+  }
+
   private onSample(ts: number, v: number[]): void {
     this.lastSample = { ts, v };
     this.window.add(ts, v);
+    this.detector?.push({ ts, v });
     try {
       this.store.insertSample(ts, FEATURE_VERSION, v);
     } catch (e) {
@@ -170,7 +208,7 @@ export class Agent {
     return {
       agentVersion: HOMEOSTAT_VERSION,
       featureVersion: FEATURE_VERSION,
-      modelVersion: null,
+      modelVersion: this.detector?.status().modelVersion ?? null,
       policyVersion: null,
       cohort: this.config.cohort,
       host: { hostname: os.hostname(), platform: process.platform, arch: process.arch, cores: os.cpus().length || 1 },

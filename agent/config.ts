@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../shared/config/load.ts';
 import { AgentIdSchema } from '../shared/protocol/ids.ts';
+import { DetectConfigSchema } from './detect/detector.ts';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -33,6 +34,8 @@ export const AgentConfigSchema = z.strictObject({
       outbox: z.strictObject({ maxEvents: int(10, 10_000_000).default(100_000), maxTelemetry: int(10, 1_000_000).default(10_000) }).prefault({}),
     })
     .prefault({}),
+  /** Anomaly detection (agent/detect): model file, threshold calibration, debounce. */
+  detect: DetectConfigSchema.prefault({}),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 

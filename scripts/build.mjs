@@ -2,7 +2,7 @@
 // onnxruntime-node load .node binaries that must match the machine, so they are installed with
 // `npm ci --omit=dev` beside dist/ rather than inlined.
 import { build } from 'esbuild';
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, statSync } from 'node:fs';
 
 const external = ['better-sqlite3', 'onnxruntime-node'];
 const entries = [
@@ -28,4 +28,7 @@ for (const e of entries) {
   chmodSync(e.out, 0o755);
   console.log(`${e.out}  ${(statSync(e.out).size / 1024).toFixed(0)} KiB  ${e.what}`);
 }
+// The agent looks for the shipped base model beside its bundle.
+copyFileSync('models/base/homeostat-base-v1.onnx', 'dist/homeostat-base-v1.onnx');
+console.log('dist/homeostat-base-v1.onnx  the shipped base model');
 console.log(`external (install beside dist/ with npm ci --omit=dev): ${external.join(', ')}`);

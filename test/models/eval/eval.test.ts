@@ -98,7 +98,7 @@ test('homeostat eval --json prints one JSON document on stdout, progress on stde
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/homeostat.ts', 'eval', '--data', dir, '--json', '--out', out], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(doc.mean).sort(), ['pca', 'zscore']);
+  assert.deepEqual(Object.keys(doc.mean).sort(), ['autoencoder', 'pca', 'zscore']);
   assert.match(r.stderr, /machine 1\/1 m-1: pca/);
   assert.ok(existsSync(join(out, 'report.md')));
   assert.ok(readdirSync(out).some((f) => f.endsWith('.svg')));

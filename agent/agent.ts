@@ -105,16 +105,19 @@ export class Agent {
       counters: this.counters,
     });
     this.window = new TelemetryWindow(FEATURE_NAMES);
-    this.detector = new Detector({
-      expect: { featureNames: [...FEATURE_NAMES], featureVersion: FEATURE_VERSION },
-      config: c.detect,
-      baseModelPath: baseModelPath(),
-      log: this.log.child({ part: 'detect' }),
-      counters: this.counters,
-      onAnomaly: (e) => this.onAnomaly(e),
-    });
-    // A model that cannot load leaves the detector in `no-model` (logged, counted); the agent runs on.
-    await this.detector.start();
+    if (c.detect.enabled) {
+      const { enabled: _, ...detectConfig } = c.detect;
+      this.detector = new Detector({
+        expect: { featureNames: [...FEATURE_NAMES], featureVersion: FEATURE_VERSION },
+        config: detectConfig,
+        baseModelPath: baseModelPath(),
+        log: this.log.child({ part: 'detect' }),
+        counters: this.counters,
+        onAnomaly: (e) => this.onAnomaly(e),
+      });
+      // A model that cannot load leaves the detector in `no-model` (logged, counted); the agent runs on.
+      await this.detector.start();
+    }
     if (this.opts.sampling !== false) {
       this.sampler = new Sampler({ intervalMs: c.sampling.intervalMs, log: this.log, counters: this.counters, ...this.opts.sampler });
       this.sampler.onSample((s) => this.onSample(s.ts, s.v));

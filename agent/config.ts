@@ -34,8 +34,8 @@ export const AgentConfigSchema = z.strictObject({
       outbox: z.strictObject({ maxEvents: int(10, 10_000_000).default(100_000), maxTelemetry: int(10, 1_000_000).default(10_000) }).prefault({}),
     })
     .prefault({}),
-  /** Anomaly detection (agent/detect): model file, threshold calibration, debounce. */
-  detect: DetectConfigSchema.prefault({}),
+  /** Anomaly detection (agent/detect): model file, threshold calibration, debounce; `enabled: false` runs without it. */
+  detect: DetectConfigSchema.extend({ enabled: z.boolean().default(true) }).prefault({}),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 

@@ -3,7 +3,7 @@
 // second. Runs the bundled agent (dist/homeostat-agent.mjs, what a node would deploy) against a
 // coordinator with the embedded broker. BENCH_SECONDS sets the window (default 60).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Coordinator } from '../coordinator/coordinator.ts';
@@ -38,9 +38,13 @@ const coordinator = new Coordinator(
   { log: silentLogger },
 );
 await coordinator.start();
-const agent = await measure(['dist/homeostat-agent.mjs', '--broker-url', coordinator.brokerUrl, '--data-dir', join(dir, 'agent')], {
-  HOMEOSTAT_LOG_LEVEL: 'warn',
-});
+async function agentWith(detection: boolean) {
+  const cfg = join(dir, `agent-${detection}.json`);
+  writeFileSync(cfg, JSON.stringify({ dataDir: join(dir, `agent-${detection}`), broker: { url: coordinator.brokerUrl }, detect: { enabled: detection } }));
+  return measure(['dist/homeostat-agent.mjs', '-c', cfg], { HOMEOSTAT_LOG_LEVEL: 'warn' });
+}
+const foundation = await agentWith(false);
+const agent = await agentWith(true);
 await coordinator.stop();
 
 const f = (n: number) => n.toFixed(2);
@@ -51,8 +55,10 @@ ${machineLine()}
 | process | CPU % of one core | RSS avg MiB | RSS max MiB |
 |---|---|---|---|
 | baseline: bare Node reading /proc/stat at 1 Hz | ${f(baseline.cpuPct)} | ${f(baseline.rssAvg)} | ${f(baseline.rssMax)} |
-| agent (dist/homeostat-agent.mjs) | ${f(agent.cpuPct)} | ${f(agent.rssAvg)} | ${f(agent.rssMax)} |
-| ratio agent / baseline | ${f(agent.cpuPct / Math.max(baseline.cpuPct, 0.01))}× | ${f(agent.rssAvg / baseline.rssAvg)}× | |
+| agent without detection (dist/homeostat-agent.mjs) | ${f(foundation.cpuPct)} | ${f(foundation.rssAvg)} | ${f(foundation.rssMax)} |
+| agent with detection (base model, ONNX runtime, 1 thread) | ${f(agent.cpuPct)} | ${f(agent.rssAvg)} | ${f(agent.rssMax)} |
+| ratio agent with detection / bare Node | ${f(agent.cpuPct / Math.max(baseline.cpuPct, 0.01))}× | ${f(agent.rssAvg / baseline.rssAvg)}× | |
+| ratio with / without detection | ${f(agent.cpuPct / Math.max(foundation.cpuPct, 0.01))}× | ${f(agent.rssAvg / foundation.rssAvg)}× | |
 
-Targets: agent CPU ≤ 1 % of one core, RSS ≤ 100 MB. ${agent.cpuPct <= 1 && agent.rssMax <= 100 ? 'Both met in this run.' : 'NOT met in this run.'}
+Targets (foundation): agent CPU ≤ 1 % of one core, RSS ≤ 100 MB. Without detection: ${foundation.cpuPct <= 1 && foundation.rssMax <= 100 ? 'both met' : 'NOT met'}; with detection: ${agent.cpuPct <= 1 && agent.rssMax <= 100 ? 'both met' : 'NOT met'} in this run.
 `);

@@ -1,32 +1,21 @@
 // Scoring latency per window through onnxruntime-node (what the agent runs, 1 thread) next to
 // the TypeScript reference forward pass of the same weights, single windows and batches of 64.
-// Uses the shipped base model when it exists, else a random model of a representative shape.
+// Uses the shipped base model (models/base/homeostat-base-v1.onnx).
 // BENCH_ROUNDS sets the timed rounds (default 7; the median is reported).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_BASE_MODEL_PATH } from '../agent/detect/detector.ts';
 import { runModel, SESSION_OPTIONS } from '../agent/detect/model-file.ts';
-import { forward, type AutoencoderModel } from '../models/autoencoder/spec.ts';
-import { buildOnnx } from '../models/onnx/builder.ts';
+import { forward } from '../models/autoencoder/spec.ts';
 import { readAutoencoder } from '../models/onnx/reader.ts';
-import { randomInput, randomModel } from '../test/models/onnx/fixtures/random-model.ts';
+import { randomInput } from '../test/models/onnx/fixtures/random-model.ts';
 import { machineLine, median } from './machine.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 
-let model: AutoencoderModel;
-let bytes: Uint8Array;
-let what: string;
-if (existsSync(DEFAULT_BASE_MODEL_PATH)) {
-  bytes = new Uint8Array(readFileSync(DEFAULT_BASE_MODEL_PATH));
-  const r = readAutoencoder(bytes);
-  model = r.model;
-  what = `shipped base model ${r.meta.version}`;
-} else {
-  model = randomModel(1, { window: 10, features: 14, hidden: [64, 16, 64], activations: ['relu'] });
-  bytes = buildOnnx(model, { version: 'bench-random' });
-  what = 'random model (no base model built yet)';
-}
+const bytes = new Uint8Array(readFileSync(DEFAULT_BASE_MODEL_PATH));
+const { model, meta } = readAutoencoder(bytes);
+const what = `shipped base model ${meta.version}`;
 const arch = [model.window * model.features, ...model.layers.map((l) => `${l.outSize}${l.activation === 'linear' ? '' : ` ${l.activation}`}`)].join(' → ');
 const params = model.layers.reduce((s, l) => s + l.weight.length + l.bias.length, 0);
 

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { Agent } from '../agent/agent.ts';
 import { registerAgentCommands } from './agent-commands.ts';
+import { registerChaosCommand } from './chaos-command.ts';
 import { stopOnSignals, type Stoppable } from './signals.ts';
 import { loadAgentConfig } from '../agent/config.ts';
 import { loadCoordinatorConfig } from '../coordinator/config.ts';
@@ -94,5 +95,7 @@ program
       fail(e);
     }
   });
+
+registerChaosCommand(program);
 
 program.parseAsync().catch(fail);

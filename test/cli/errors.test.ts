@@ -114,3 +114,15 @@ function writeCfg(name: string): string {
   writeFileSync(f, `dataDir: ${join(dir, name)}\n`);
   return f;
 }
+
+test('homeostat chaos runs a real, self-stopping fault and reports it; bad options get one line', async () => {
+  const ok = await cli(['chaos', 'cpu', '--duration', '1s']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^chaos cpu: burned 1 core\(s\) for up to 1000 ms \(pids \d+\)/);
+  const bad = await cli(['chaos', 'memory', '--duration', '1s']);
+  assert.equal(bad.code, 1);
+  assertOneLine(bad.stderr, /chaos memory: mb: /);
+  const unknown = await cli(['chaos', 'flood']);
+  assert.equal(unknown.code, 1);
+  assertOneLine(unknown.stderr, /unknown kind "flood"/);
+});

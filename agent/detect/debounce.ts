@@ -6,10 +6,15 @@ import { z } from 'zod';
  * One noisy tick (k > 1) never alarms; a flapping score (over, clean, over...) stays one
  * anomaly instead of a storm of open/close events.
  */
+/**
+ * Defaults for the base model's 10-row window: one outlier sample lies in 10 consecutive windows,
+ * so only k > W keeps a one-second blip from opening an anomaly. k = 12 of n = 15 opens after
+ * about 12 s of sustained trouble; lower k with a shorter-window model.
+ */
 export const DebounceOptionsSchema = z
   .strictObject({
-    k: z.number().int().min(1).default(3),
-    n: z.number().int().min(1).max(64).default(5),
+    k: z.number().int().min(1).default(12),
+    n: z.number().int().min(1).max(64).default(15),
     m: z.number().int().min(1).default(15),
   })
   .refine((o) => o.k <= o.n, { message: 'k must not exceed n' });

@@ -32,7 +32,7 @@ test('k = n = m = 1 follows the raw signal', () => {
 });
 
 test('options: k may not exceed n; defaults are 3 of 5, 15 clean', () => {
-  assert.deepEqual(DebounceOptionsSchema.parse({}), { k: 3, n: 5, m: 15 });
+  assert.deepEqual(DebounceOptionsSchema.parse({}), { k: 12, n: 15, m: 15 });
   assert.throws(() => DebounceOptionsSchema.parse({ k: 4, n: 3 }), /k must not exceed n/);
 });
 

@@ -196,7 +196,8 @@ test('swapModel refuses corrupt, truncated and incompatible models; the previous
 
 test('a swapped-in model calibrates its threshold on the recent normal history, so it is ready at once', async () => {
   const threshold = { warmup: 50, capacity: 200, recalibrateEvery: 10 };
-  const { det } = make({ config: { modelPath: pathA, threshold } });
+  // n = 5: the hold-back before a score is learned as normal, used in the count below.
+  const { det } = make({ config: { modelPath: pathA, threshold, debounce: { k: 3, n: 5, m: 15 } } });
   await det.start();
   for (const s of normalSamples(modelA, 80, 7)) det.push(s);
   await det.idle();

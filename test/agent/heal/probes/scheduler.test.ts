@@ -4,7 +4,7 @@ import { ProbeScheduler } from '../../../../agent/heal/probes/scheduler.ts';
 import { ProbeSchema, type Probe, type ProbeResult } from '../../../../agent/heal/probes/schema.ts';
 import { Counters } from '../../../../shared/observe/counters.ts';
 import { silentLogger } from '../../../../shared/observe/log.ts';
-import { FakeClock } from './fixtures/fake-clock.ts';
+import { FakeClock } from '../../../support/fake-clock.ts';
 
 const probe = (name: string, intervalSec: number): Probe => ProbeSchema.parse({ name, kind: 'tcp', host: '127.0.0.1', port: 1, intervalSec, timeoutMs: 500 });
 

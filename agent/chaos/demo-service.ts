@@ -63,7 +63,8 @@ export async function startDemoService(o: DemoServiceOptions): Promise<DemoServi
       return;
     }
     if (req.url === '/health') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      // The pid lets a caller check that the process answering is the one it manages.
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok pid=${process.pid}\n`);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /health\n');

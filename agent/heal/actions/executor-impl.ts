@@ -8,7 +8,8 @@ import type { ManagedService } from '../services/schema.ts';
 import type { ServiceAdapter } from '../services/service.ts';
 import type { SystemdOptions } from '../services/systemd-service.ts';
 import { CleanRefusedError, cleanDir, cleanDirState, type CleanDeps, type CleanRoot } from './clean-dir.ts';
-import type { Action, ActionExecutor, ActionOutcome, ExecuteContext } from './contract.ts';
+import type { Action, ActionOutcome } from '../../../shared/policy/actions.ts';
+import type { ActionExecutor, ExecuteContext } from '../executor.ts';
 import { ProcessKiller, ProcessSelectionError, report, type Candidate, type KillOptions, type KillReport } from './kill-process.ts';
 import { runArgv } from './run-argv.ts';
 
@@ -66,6 +67,11 @@ export class LocalActionExecutor implements ActionExecutor {
     }
     this.killer = new ProcessKiller(o.kill);
     o.counters?.define('homeostat_heal_actions_total', 'Actions executed (or dry-run) by type and result');
+  }
+
+  /** The declared services' adapters, shared with the symptom evaluator (one adapter per service). */
+  get services(): ReadonlyMap<string, ServiceAdapter> {
+    return this.adapters;
   }
 
   async execute(action: Action, ctx: ExecuteContext): Promise<ActionOutcome> {

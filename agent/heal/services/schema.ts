@@ -1,12 +1,7 @@
 import { z } from 'zod';
+import { HealNameSchema } from '../../../shared/policy/names.ts';
 
-/**
- * Names of services and probes appear in rules, audit records, metric labels and file names:
- * one conservative grammar for all of them.
- */
-export const HealNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, '1-63 chars of letters, digits, . _ -, starting with a letter or digit');
+export { HealNameSchema };
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 

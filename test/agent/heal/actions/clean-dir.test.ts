@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import type { FsSpace } from '../../../../agent/heal/actions/clean-dir.ts';
-import type { Action } from '../../../../agent/heal/actions/contract.ts';
+import type { Action } from '../../../../shared/policy/actions.ts';
 import { LocalActionExecutor } from '../../../../agent/heal/actions/executor-impl.ts';
 
 let base = '';

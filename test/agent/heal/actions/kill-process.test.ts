@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, test } from 'node:test';
-import type { Action } from '../../../../agent/heal/actions/contract.ts';
+import type { Action } from '../../../../shared/policy/actions.ts';
 import { LocalActionExecutor } from '../../../../agent/heal/actions/executor-impl.ts';
 import { ProcessKiller } from '../../../../agent/heal/actions/kill-process.ts';
 import { startMemoryChaos } from '../../../../agent/chaos/memory.ts';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Counters } from '../../shared/observe/counters.ts';
@@ -5,6 +6,7 @@ import type { Logger } from '../../shared/observe/log.ts';
 import { AnomalyEventSchema, type AnomalyEvent, type Contributor } from '../../shared/protocol/anomaly.ts';
 import { newMessageId } from '../../shared/protocol/ids.ts';
 import { debounceStep, DebounceOptionsSchema, INITIAL_DEBOUNCE, type DebounceState } from './debounce.ts';
+import type { AutoencoderModel } from '../../models/autoencoder/spec.ts';
 import { ModelRefusedError, openModel, runModel, type LoadedModel, type ModelExpectation, type RefusalReason } from './model-file.ts';
 import { SampleHistory } from './sample-history.ts';
 import { ThresholdCalibrator, ThresholdOptionsSchema } from './threshold.ts';
@@ -56,6 +58,8 @@ export interface DetectorOptions {
   expect: ModelExpectation;
   config?: DetectConfigInput;
   baseModelPath?: string;
+  /** The model this node retrained for itself (agent/learn/local-tuning.ts): preferred to the base model when present. */
+  learnedModelPath?: string;
   log: Logger;
   counters: Counters;
   onAnomaly: (e: AnomalyEvent) => void;
@@ -65,7 +69,7 @@ export interface DetectorOptions {
   newId?: (ts: number) => string;
 }
 
-export type ModelOrigin = 'configured' | 'base' | 'swapped';
+export type ModelOrigin = 'configured' | 'learned' | 'base' | 'swapped';
 
 export type SwapResult = { ok: true; version: string } | { ok: false; reason: RefusalReason | 'stopped'; message: string };
 
@@ -149,6 +153,12 @@ export class Detector {
       if (!(m instanceof ModelRefusedError)) this.install(m, 'configured', null);
       else this.o.log.error({ model: configured }, 'configured model refused at startup; falling back to the shipped base model');
     }
+    const learned = this.o.learnedModelPath;
+    if (!this.loaded && learned && existsSync(learned)) {
+      const m = await this.tryOpen(learned);
+      if (!(m instanceof ModelRefusedError)) this.install(m, 'learned', null);
+      else this.o.log.error({ model: learned }, 'locally retrained model refused at startup; falling back to the shipped base model');
+    }
     if (!this.loaded) {
       const base = this.o.baseModelPath ?? DEFAULT_BASE_MODEL_PATH;
       const m = await this.tryOpen(base);
@@ -162,6 +172,11 @@ export class Detector {
     }
     if (this.loaded) this.o.log.info({ model: this.loaded.source, version: this.loaded.meta.version, origin: this.origin }, 'detector started');
     this.kick();
+  }
+
+  /** The weights in service (for fine-tuning from them), or null without a model. */
+  currentModel(): { model: AutoencoderModel; version: string } | null {
+    return this.loaded ? { model: this.loaded.model, version: this.loaded.meta.version } : null;
   }
 
   async stop(): Promise<void> {

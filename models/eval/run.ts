@@ -1,5 +1,6 @@
 import { bestF1, bestPaF1, f1At, quantile, TRAIN_QUANTILE, type Prf } from './metrics.ts';
 import type { Scorer } from './scorer.ts';
+import { spotF1 } from './spot-threshold.ts';
 import { listMachines, loadMachine, type SmdMachine } from './smd.ts';
 
 export interface ScorerResult {
@@ -7,6 +8,8 @@ export interface ScorerResult {
   paF1: Prf;
   /** F1 at the threshold chosen from train scores only (TRAIN_QUANTILE), what an agent can do. */
   trainThresholdF1: Prf;
+  /** F1 with the agent's own threshold: SPOT warmed on train scores, run over test (spot-threshold.ts); `threshold` is its last value. */
+  spotF1: Prf;
   /** Share of operator-labelled anomalous rows whose top-3 contributions name a labelled metric; null without contributions. */
   hitRate3: number | null;
   fitSeconds: number;
@@ -17,7 +20,7 @@ export interface EvalResult {
   dataDir: string;
   trainQuantile: number;
   machines: Array<{ name: string; trainRows: number; testRows: number; anomalyRate: number; scorers: Record<string, ScorerResult> }>;
-  mean: Record<string, { bestF1: number; p: number; r: number; paF1: number; trainThresholdF1: number; hitRate3: number | null }>;
+  mean: Record<string, { bestF1: number; p: number; r: number; paF1: number; trainThresholdF1: number; spotF1: number; hitRate3: number | null }>;
   /** Test scores of the first machine per scorer, for the plot. */
   plot: { machine: string; labels: number[]; series: Record<string, { scores: number[]; threshold: number }> } | null;
 }
@@ -76,6 +79,7 @@ export async function runEval(o: {
         bestF1: bestF1(test.scores, m.labels),
         paF1: bestPaF1(test.scores, m.labels),
         trainThresholdF1: f1At(test.scores, m.labels, thr),
+        spotF1: spotF1(train.scores, test.scores, m.labels),
         hitRate3: test.contributions ? hitRate3(test.contributions, f, m) : null,
         fitSeconds: (t1 - t0) / 1000,
         scoreSeconds: (t2 - t1) / 1000,
@@ -98,6 +102,7 @@ export async function runEval(o: {
       r: avg(rs.map((r) => r.bestF1.r)),
       paF1: avg(rs.map((r) => r.paF1.f1)),
       trainThresholdF1: avg(rs.map((r) => r.trainThresholdF1.f1)),
+      spotF1: avg(rs.map((r) => r.spotF1.f1)),
       hitRate3: hits.length ? avg(hits) : null,
     };
   }

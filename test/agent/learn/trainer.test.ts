@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backward, forwardBatch, toModel, zeroGrads, type Layer } from '../../../agent/learn/network.ts';
+import { backward, forwardBatch, fromModel, loss, toModel, zeroGrads, type Layer } from '../../../agent/learn/network.ts';
 import { gaussian, mulberry32 } from '../../../agent/learn/rng.ts';
 import { train } from '../../../agent/learn/trainer.ts';
-import { AutoencoderScorer } from '../../../models/autoencoder/scorer.ts';
+import { AutoencoderScorer, windows } from '../../../models/autoencoder/scorer.ts';
 import { forward } from '../../../models/autoencoder/spec.ts';
 
 function tinyNet(seed: number): Layer[] {
@@ -126,4 +126,27 @@ test('the exported float32 model scores like the float64 network it came from', 
   const ref = lossOf(layers, x, 1);
   const got = forward(model, Float32Array.from(x)).score[0]!;
   assert.ok(Math.abs(got - ref) < 1e-5 * Math.max(1, ref), `${got} vs ${ref}`);
+});
+
+test('input noise: reproducible from the seed, different from plain training, and the net learns to remove it', async () => {
+  const rows = sixTied(1500, 8);
+  const opts = { window: 3, hidden: [6, 2], epochs: 15, seed: 3, patience: 100 };
+  const noisy = await train(rows, 6, { ...opts, inputNoise: 0.5 });
+  const again = await train(rows, 6, { ...opts, inputNoise: 0.5 });
+  const plain = await train(rows, 6, { ...opts, inputNoise: 0 });
+  assert.deepEqual(noisy.layers.map((l) => Array.from(l.weight)), again.layers.map((l) => Array.from(l.weight)));
+  assert.notDeepEqual(noisy.layers[0]!.weight, plain.layers[0]!.weight);
+  // Corrupt held-out windows and score the reconstruction against the clean window: the
+  // denoising net must come closer to the clean data than the plain one.
+  const clean = sixTied(300, 9);
+  const g = gaussian(mulberry32(10));
+  const x = windows(clean, 6, 3);
+  const corrupted = x.map((v, i) => v + 0.5 * noisy.std[i % 6]! * g());
+  const cleanError = (m: typeof noisy) => {
+    const layers = fromModel(m);
+    const z = Float64Array.from(corrupted, (v, i) => (v - m.mean[i % 6]!) / m.std[i % 6]!);
+    const target = Float64Array.from(x, (v, i) => (v - m.mean[i % 6]!) / m.std[i % 6]!);
+    return loss(forwardBatch(layers, z, x.length / 18).at(-1)!, target);
+  };
+  assert.ok(cleanError(noisy) < cleanError(plain), `denoising ${cleanError(noisy)} vs plain ${cleanError(plain)}`);
 });

@@ -1,0 +1,3 @@
+import { signedPolicySuite } from './signed-policy.contract.ts';
+
+signedPolicySuite('mosquitto');

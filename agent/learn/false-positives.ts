@@ -1,0 +1,50 @@
+import { forward, type AutoencoderModel } from '../../models/autoencoder/spec.ts';
+import { windows } from '../../models/autoencoder/scorer.ts';
+
+/**
+ * The acceptance test's measure: how many windows of a node's own held-out normal data a model
+ * would flag at a threshold calibrated the same way for every model (a high quantile of its own
+ * scores on the calibration part). The same measure local retraining uses (local-tuning.ts).
+ */
+
+/** Quantile of calibration scores a model's threshold is set at. */
+export const CALIBRATION_QUANTILE = 0.995;
+/** Share of the samples, the most recent, held back to measure false positives. */
+export const HOLDOUT_SHARE = 0.2;
+/** Windows scored per slice before `pause()`. */
+const SCORE_SLICE = 512;
+
+/** Scores every window of `rows` with the reference forward pass, in slices with a pause between. */
+export async function scoreWindows(m: AutoencoderModel, rows: Float32Array, pause: () => Promise<void>): Promise<Float32Array> {
+  const f = m.features;
+  const x = windows(rows, f, m.window);
+  const n = x.length / (m.window * f);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += SCORE_SLICE) {
+    const k = Math.min(SCORE_SLICE, n - i);
+    out.set(forward(m, x.subarray(i * m.window * f, (i + k) * m.window * f)).score, i);
+    await pause();
+  }
+  return out;
+}
+
+function quantile(xs: Float32Array, q: number): number {
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
+}
+
+/** Rows split into the calibration part and the held-out tail (which starts W−1 rows early, so its first window is whole). */
+export function splitHoldout(rows: Float32Array, f: number, window: number): { calibration: Float32Array; holdout: Float32Array } {
+  const n = rows.length / f;
+  const cut = Math.floor(n * (1 - HOLDOUT_SHARE));
+  return { calibration: rows.subarray(0, cut * f), holdout: rows.subarray(Math.max(0, cut - window + 1) * f) };
+}
+
+/** Share of held-out windows scored above the model's own calibration quantile. */
+export async function falsePositiveRate(m: AutoencoderModel, calibration: Float32Array, holdout: Float32Array, pause: () => Promise<void>): Promise<number> {
+  const threshold = quantile(await scoreWindows(m, calibration, pause), CALIBRATION_QUANTILE);
+  const s = await scoreWindows(m, holdout, pause);
+  let over = 0;
+  for (const v of s) if (v > threshold) over++;
+  return over / Math.max(1, s.length);
+}

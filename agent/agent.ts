@@ -7,11 +7,15 @@ import { Counters } from '../shared/observe/counters.ts';
 import { createLogger, type Logger } from '../shared/observe/log.ts';
 import { encode } from '../shared/protocol/codec.ts';
 import { newMessageId } from '../shared/protocol/ids.ts';
-import type { EventBody, StatusBody } from '../shared/protocol/messages.ts';
+import type { EventBody, PolicyBody, StatusBody } from '../shared/protocol/messages.ts';
 import { Router } from '../shared/protocol/router.ts';
 import { HOMEOSTAT_VERSION } from '../shared/version.ts';
-import type { AgentConfig } from './config.ts';
+import { fleetPublicKey, NO_FLEET_KEY_HINT, type AgentConfig } from './config.ts';
 import { DEFAULT_BASE_MODEL_PATH, Detector } from './detect/detector.ts';
+import { loadAcceptedPolicy, saveAcceptedPolicy } from './heal/policy-file.ts';
+import { createHealing, type Healing } from './heal/setup.ts';
+import { FleetLearning } from './learn/fleet-learning.ts';
+import { LocalTuner } from './learn/local-tuning.ts';
 import { resolveAgentId } from './identity.ts';
 import { Link } from './link/link.ts';
 import { TelemetryWindow } from './link/telemetry.ts';
@@ -62,6 +66,11 @@ export class Agent {
   private router!: Router;
   private sampler: Sampler | null = null;
   detector: Detector | null = null;
+  healing: Healing | null = null;
+  tuner: LocalTuner | null = null;
+  learning: FleetLearning | null = null;
+  /** A refused policy version is reported once, not on every retained redelivery. */
+  private lastRefusedPolicy = 0;
   private window!: TelemetryWindow;
   private telemetryTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
@@ -83,18 +92,46 @@ export class Agent {
     this.counters.define('homeostat_sample_store_errors_total', 'Samples that could not be written to sqlite (disk full, I/O)');
     this.store = new AgentStore(join(c.dataDir, 'agent.db'), c.store, this.counters);
     this.router = new Router(this.log, this.counters);
-    this.router.on('cmd', async (msg) => {
-      const reply = (body: Parameters<typeof encode<'reply'>>[1]['body']) =>
-        this.link.publishDirect(encode('reply', { from: this.id, agentId: this.id, corr: msg.id, body }));
-      if (msg.body.command === 'ping') await reply({ ok: true, result: { pong: true, version: HOMEOSTAT_VERSION, uptimeSec: Math.round((Date.now() - this.startedAt) / 1000) } });
-      else {
-        await this.link.republishStatus();
-        await reply({ ok: true, result: { status: this.status() } });
+    // Commands, the pause switch and policies are obeyed only when the coordinator signed them.
+    const fleetKey = fleetPublicKey(c.fleet);
+    this.router.signers = fleetKey ? [fleetKey] : [];
+    this.router.noSignersHint = NO_FLEET_KEY_HINT;
+    if (!fleetKey) this.log.warn(`${NO_FLEET_KEY_HINT}; until then commands, the fleet pause switch and policies are refused`);
+    this.router.on('cmd', (msg) => {
+      // Never awaited inside a message handler: the broker's PUBACK for the reply arrives on this
+      // same connection, whose incoming packets wait for this handler to finish (we acknowledge
+      // after handling), so awaiting it here would stall every incoming packet until the timeout.
+      const reply = (body: Parameters<typeof encode<'reply'>>[1]['body']): void => {
+        this.link.publishDirect(encode('reply', { from: this.id, agentId: this.id, corr: msg.id, body })).catch((e: Error) => this.log.warn({ err: e.message, cmd: msg.body.command }, 'reply not delivered'));
+      };
+      const b = msg.body;
+      if (b.command === 'ping') reply({ ok: true, result: { pong: true, version: HOMEOSTAT_VERSION, uptimeSec: Math.round((Date.now() - this.startedAt) / 1000) } });
+      else if (b.command === 'status') {
+        this.republishStatus();
+        reply({ ok: true, result: { status: this.status(), heal: this.healing?.engine.snapshot() ?? null } });
+      } else if (!this.healing) reply({ ok: false, error: 'healing is disabled on this agent (heal.enabled: false)' });
+      else if (b.command === 'approve') {
+        const found = this.healing.engine.answerApproval(b.corr, b.approved, b.by);
+        reply(found ? { ok: true, result: { corr: b.corr, approved: b.approved } } : { ok: false, error: `no approval request is waiting with correlation id ${b.corr} (answered, timed out, or withdrawn)` });
+      } else {
+        const n = this.healing.engine.reset(b.by, b.ruleId);
+        reply({ ok: true, result: { reset: n } });
       }
     });
+    this.router.on('fleetControl', (msg) => {
+      this.healing?.engine.setPaused(msg.body.paused, msg.body.by, msg.body.reason);
+    });
+    // Handlers only hand over: training and the acceptance test run in the background.
+    this.router.on('rounds', (msg) => this.learning?.onRound(msg.body));
+    this.router.on('model', (msg) => this.learning?.onModel(msg.body));
+    this.router.on('policy', async (msg) => {
+      await this.onPolicy(msg.body);
+    });
+    this.counters.define('homeostat_policy_updates_total', 'Coordinator policies received, by result (applied, refused, stale)');
     this.link = new Link({
       url: c.broker.url,
       agentId: this.id,
+      cohort: c.cohort,
       username: c.broker.username,
       password: c.broker.password,
       backoff: c.broker.backoff,
@@ -104,10 +141,27 @@ export class Agent {
       log: this.log,
       counters: this.counters,
     });
+    if (c.heal.enabled) {
+      this.healing = createHealing({
+        heal: c.heal,
+        features: FEATURE_NAMES,
+        store: this.store,
+        emit: (body, corr) => {
+          this.emitEvent(body, corr);
+        },
+        log: this.log.child({ part: 'heal' }),
+        counters: this.counters,
+      });
+      const saved = loadAcceptedPolicy(c.dataDir, (why) => this.log.error({ why }, 'saved coordinator policy unreadable; running the local policy until the coordinator sends one'));
+      if (saved) this.healing.engine.setPolicy({ ...saved.policy, version: saved.version }, `saved copy of coordinator policy v${saved.version}`);
+      await this.healing.start();
+    }
     this.window = new TelemetryWindow(FEATURE_NAMES);
     if (c.detect.enabled) {
-      const { enabled: _, ...detectConfig } = c.detect;
+      const { enabled: _, tuning, ...detectConfig } = c.detect;
+      const modelDir = join(c.dataDir, 'models');
       this.detector = new Detector({
+        learnedModelPath: join(modelDir, 'current.onnx'),
         expect: { featureNames: [...FEATURE_NAMES], featureVersion: FEATURE_VERSION },
         config: detectConfig,
         baseModelPath: baseModelPath(),
@@ -117,7 +171,39 @@ export class Agent {
       });
       // A model that cannot load leaves the detector in `no-model` (logged, counted); the agent runs on.
       await this.detector.start();
+      if (tuning.enabled) {
+        this.tuner = new LocalTuner({
+          config: tuning,
+          store: this.store,
+          detector: this.detector,
+          featureVersion: FEATURE_VERSION,
+          modelDir,
+          emit: (body) => {
+            this.emitEvent(body);
+          },
+          log: this.log.child({ part: 'learn' }),
+          counters: this.counters,
+        });
+        this.tuner.start();
+      }
     }
+    this.learning = new FleetLearning({
+      agentId: this.id,
+      config: c.learn,
+      expect: { featureNames: [...FEATURE_NAMES], featureVersion: FEATURE_VERSION },
+      store: this.store,
+      host: this.detector,
+      modelDir: join(c.dataDir, 'models'),
+      publish: (out) => this.link.publishDirect(out),
+      emit: (body) => {
+        this.emitEvent(body);
+      },
+      // The status names the model in service: the coordinator's registry shows the fleet's version.
+      onSwapped: () => this.republishStatus(),
+      log: this.log.child({ part: 'learn' }),
+      counters: this.counters,
+    });
+    this.learning.start();
     if (this.opts.sampling !== false) {
       this.sampler = new Sampler({ intervalMs: c.sampling.intervalMs, log: this.log, counters: this.counters, ...this.opts.sampler });
       this.sampler.onSample((s) => this.onSample(s.ts, s.v));
@@ -138,6 +224,9 @@ export class Agent {
     if (this.telemetryTimer) clearTimeout(this.telemetryTimer);
     this.telemetryTimer = null;
     this.sampler?.stop();
+    await this.healing?.stop();
+    await this.tuner?.stop();
+    await this.learning?.stop();
     await this.detector?.stop();
     await this.link?.stop();
     this.store?.close();
@@ -162,7 +251,45 @@ export class Agent {
     return this.lastSample;
   }
 
+  /**
+   * A coordinator policy: applied only when newer than the one in force (a replayed older
+   * version is refused: no rollback), and only whole (the engine checks schema and ceiling).
+   */
+  private async onPolicy(body: PolicyBody): Promise<void> {
+    const engine = this.healing?.engine;
+    if (!engine) {
+      this.counters.inc('homeostat_policy_updates_total', { result: 'refused' });
+      this.log.warn({ version: body.version }, 'policy received but healing is disabled here (heal.enabled: false): ignored');
+      return;
+    }
+    if (body.version <= engine.policyVersion || body.version === this.lastRefusedPolicy) {
+      if (body.version < engine.policyVersion) {
+        this.counters.inc('homeostat_policy_updates_total', { result: 'stale' });
+        this.log.warn({ version: body.version, current: engine.policyVersion }, 'policy older than the one in force refused (no rollback)');
+      }
+      return;
+    }
+    const r = engine.setPolicy({ ...body.policy, version: body.version }, `coordinator (author ${body.author})`);
+    this.counters.inc('homeostat_policy_updates_total', { result: r.ok ? 'applied' : 'refused' });
+    if (!r.ok) {
+      this.lastRefusedPolicy = body.version;
+      return;
+    }
+    try {
+      saveAcceptedPolicy(this.config.dataDir, body);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'could not save the accepted policy; it is in force until restart');
+    }
+    this.republishStatus();
+  }
+
+  /** Fire and forget, for the same reason as replies: callers run inside message handlers. */
+  private republishStatus(): void {
+    this.link.republishStatus().catch((e: Error) => this.log.warn({ err: e.message }, 'status not republished'));
+  }
+
   private onAnomaly(e: AnomalyEvent): void {
+    this.healing?.symptoms.onAnomaly(e);
     try {
       this.emitEvent({ type: 'anomaly', severity: e.state === 'closed' ? 'info' : 'warning', summary: anomalySummary(e), data: e }, e.correlationId);
       // Training skips what the detector judged anomalous.
@@ -176,6 +303,7 @@ export class Agent {
     this.lastSample = { ts, v };
     this.window.add(ts, v);
     this.detector?.push({ ts, v });
+    this.healing?.symptoms.addSample(ts, v);
     try {
       this.store.insertSample(ts, FEATURE_VERSION, v);
     } catch (e) {
@@ -212,7 +340,7 @@ export class Agent {
       agentVersion: HOMEOSTAT_VERSION,
       featureVersion: FEATURE_VERSION,
       modelVersion: this.detector?.status().modelVersion ?? null,
-      policyVersion: null,
+      policyVersion: this.healing?.engine.policyVersion ?? null,
       cohort: this.config.cohort,
       host: { hostname: os.hostname(), platform: process.platform, arch: process.arch, cores: os.cpus().length || 1 },
       startedAt: this.startedAt,

@@ -1,7 +1,11 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Command } from 'commander';
+import { formatAudit, parseSince, type AuditRow } from '../agent/heal/audit-format.ts';
 import { Agent } from '../agent/agent.ts';
 import { loadAgentConfig } from '../agent/config.ts';
-import { fail } from './fail.ts';
+import { UsageError, fail } from './fail.ts';
 import { stopOnSignals } from './signals.ts';
 
 /**
@@ -23,6 +27,41 @@ export function registerAgentCommands(parent: Command): void {
         const agent = new Agent(loadAgentConfig(o.config, overrides));
         stopOnSignals([agent]);
         await agent.start();
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  parent
+    .command('audit')
+    .description('print what the agent decided and why (heal actions, skips by guard, escalations), oldest first')
+    .option('-c, --config <file>', 'the agent config (to find its data directory)')
+    .option('--data-dir <dir>', 'the agent data directory (default ./.homeostat/agent)')
+    .option('--since <when>', 'a duration back from now (30m, 2h, 1d) or a date', '24h')
+    .option('--corr <id>', 'only one episode (its correlation id, or the 8-character tag printed)')
+    .option('--utc', 'print times in UTC instead of local time')
+    .option('--json', 'one JSON object per line instead of text')
+    .action((o: { config?: string; dataDir?: string; since: string; corr?: string; utc?: boolean; json?: boolean }) => {
+      try {
+        const dataDir = o.dataDir ?? loadAgentConfig(o.config).dataDir;
+        const file = join(dataDir, 'agent.db');
+        if (!existsSync(file)) throw new UsageError(`no agent database at ${file}: pass --data-dir or --config of the agent to read`);
+        let since: number;
+        try {
+          since = parseSince(o.since);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        // Read-only: safe beside a running agent (WAL lets readers and the writer proceed together).
+        const db = new Database(file, { readonly: true, fileMustExist: true });
+        let rows: AuditRow[];
+        try {
+          rows = (db.prepare('SELECT ts, kind, corr, record FROM audit WHERE ts >= ? ORDER BY seq').all(since) as Array<{ ts: number; kind: string; corr: string | null; record: string }>).map((r) => ({ ...r, record: JSON.parse(r.record) as unknown }));
+        } finally {
+          db.close();
+        }
+        if (o.corr) rows = rows.filter((r) => r.corr !== null && (r.corr === o.corr || r.corr.endsWith(o.corr!)));
+        process.stdout.write(o.json ? rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '') : formatAudit(rows, { utc: o.utc ?? false }));
       } catch (e) {
         fail(e);
       }

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Agent } from '../agent/agent.ts';
 import { registerAgentCommands } from './agent-commands.ts';
 import { registerChaosCommand } from './chaos-command.ts';
+import { registerCoordinatorCommands } from './coordinator-commands.ts';
+import { registerRoundCommands } from './round-commands.ts';
 import { stopOnSignals, type Stoppable } from './signals.ts';
 import { loadAgentConfig } from '../agent/config.ts';
 import { loadCoordinatorConfig } from '../coordinator/config.ts';
@@ -38,7 +40,8 @@ program
       const coordinator = new Coordinator(cc, { log: log.child({ part: 'coordinator' }), announceToken: (line) => (tokenLine = line) });
       await coordinator.start();
       parts.push(coordinator);
-      const ac = loadAgentConfig(undefined, { dataDir: join(o.dataDir, 'agent'), broker: { url: coordinator.brokerUrl } });
+      // The local agent trusts this coordinator's key: out of the box, signed policies and commands just work.
+      const ac = loadAgentConfig(undefined, { dataDir: join(o.dataDir, 'agent'), broker: { url: coordinator.brokerUrl }, fleet: { publicKey: coordinator.keys.publicKeyText } });
       const agent = new Agent(ac, { log: log.child({ part: 'agent' }) });
       await agent.start();
       parts.push(agent);
@@ -57,26 +60,9 @@ program
     }
   });
 
-program
-  .command('coordinator')
-  .description('run the coordinator: broker (embedded or external), registry, ingest, HTTP API')
-  .option('-c, --config <file>', 'YAML or JSON config file')
-  .option('--broker-url <url>', 'use an external broker (Mosquitto, EMQX) instead of the embedded one')
-  .addOption(new Option('--mqtt-port <port>', 'embedded broker port').argParser(Number))
-  .addOption(new Option('--api-port <port>', 'HTTP API port').argParser(Number))
-  .action(async (o: { config?: string; brokerUrl?: string; mqttPort?: number; apiPort?: number }) => {
-    try {
-      const overrides: Record<string, unknown> = {};
-      if (o.brokerUrl) overrides.broker = { url: o.brokerUrl };
-      else if (o.mqttPort !== undefined) overrides.broker = { embedded: { host: '127.0.0.1', port: o.mqttPort } };
-      if (o.apiPort !== undefined) overrides.api = { port: o.apiPort };
-      const coordinator = new Coordinator(loadCoordinatorConfig(o.config, overrides), { log: createLogger('coordinator') });
-      stopOnSignals([coordinator]);
-      await coordinator.start();
-    } catch (e) {
-      fail(e);
-    }
-  });
+const coordinatorCommand = program.command('coordinator').description('the coordinator (runs it by default; see subcommands: key, policy, round)');
+registerCoordinatorCommands(coordinatorCommand);
+registerRoundCommands(coordinatorCommand);
 
 registerAgentCommands(program.command('agent').description('the edge agent (runs it by default; see subcommands)'));
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../shared/config/load.ts';
 import { AgentIdSchema } from '../shared/protocol/ids.ts';
+import { FederationConfigSchema } from './federation/config.ts';
 
 const port = z.number().int().min(0, 'a port from 0 (any free port) to 65535').max(65535, 'a port from 0 (any free port) to 65535');
 
@@ -40,6 +41,8 @@ export const CoordinatorConfigSchema = z.strictObject({
       eventRows: z.number().int().min(100).default(1_000_000),
     })
     .prefault({}),
+  /** Federated rounds (coordinator/federation, docs/federation.md). */
+  federation: FederationConfigSchema.prefault({}),
 });
 export type CoordinatorConfig = z.infer<typeof CoordinatorConfigSchema>;
 

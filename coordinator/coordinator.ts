@@ -4,15 +4,20 @@ import { Counters } from '../shared/observe/counters.ts';
 import { createLogger, type Logger } from '../shared/observe/log.ts';
 import { encode } from '../shared/protocol/codec.ts';
 import { COORDINATOR_ID } from '../shared/protocol/ids.ts';
-import type { ReplyBody } from '../shared/protocol/messages.ts';
+import { FleetControlBodySchema, type CmdBody, type FleetControlBody, type ReplyBody } from '../shared/protocol/messages.ts';
 import { Router } from '../shared/protocol/router.ts';
 import { filterFor } from '../shared/protocol/topics.ts';
 import { HOMEOSTAT_VERSION } from '../shared/version.ts';
+import { systemClock } from '../agent/sense/sampler.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import { buildApi } from './api/server.ts';
 import { EmbeddedBroker, listenError } from './broker/embedded.ts';
 import type { CoordinatorConfig } from './config.ts';
+import { RoundStore } from './federation/round-store.ts';
+import { Rounds } from './federation/rounds.ts';
 import { registerIngest } from './ingest.ts';
+import { loadOrCreateFleetKeys, type FleetKeys } from './keys.ts';
+import { PolicyDistribution } from './policy/distribution.ts';
 import { CoordinatorStore } from './store/store.ts';
 
 /** How long a command waits for the agent's reply. */
@@ -32,6 +37,10 @@ export class Coordinator {
   private api: ReturnType<typeof buildApi> | null = null;
   private startedAt = 0;
   private readonly pendingCmds = new Map<string, (r: ReplyBody) => void>();
+  /** The fleet signing key pair: signs cmd, fleetControl and policy (agents trust its public half). */
+  keys!: FleetKeys;
+  rounds!: Rounds;
+  policies!: PolicyDistribution;
   apiAddress = '';
   brokerUrl = '';
   adminToken = '';
@@ -57,6 +66,8 @@ export class Coordinator {
         // Printed once, the first time: afterwards it is only in the 0600 file.
         this.announceToken(`admin token created (saved in ${token.file}, shown only now): ${token.token}`);
       }
+      this.keys = loadOrCreateFleetKeys(c.dataDir);
+      if (this.keys.created) this.log.info({ file: this.keys.privateFile, keyId: this.keys.keyId }, 'fleet signing key created; agents need its public key ("homeostat coordinator key")');
 
       if ('embedded' in c.broker) {
         this.broker = new EmbeddedBroker(c.broker.embedded.host, c.broker.embedded.port, this.log);
@@ -71,6 +82,22 @@ export class Coordinator {
       router.on('reply', (msg) => {
         this.pendingCmds.get(msg.corr)?.(msg.body);
       });
+      const signer = this.keys.privateKey;
+      this.rounds = new Rounds({
+        config: c.federation,
+        store: new RoundStore(this.store.db),
+        candidates: () => this.store.agents().filter((a) => a.state === 'online').map((a) => a.id),
+        isOnline: (id) => this.store.agent(id)?.state === 'online',
+        publish: async (m) => {
+          const out = m.key === 'rounds' ? encode('rounds', { from: COORDINATOR_ID, body: m.body, signer }) : encode('model', { from: COORDINATOR_ID, body: m.body, signer });
+          await this.conn.publish(out);
+        },
+        log: this.log.child({ part: 'federation' }),
+        counters: this.counters,
+        clock: systemClock,
+      });
+      this.rounds.start();
+      router.onBinary('updates', (u, ctx) => this.rounds.onUpdate(u, ctx.payload));
       const status = (state: 'online' | 'offline', reason: 'start' | 'stop' | 'lwt') =>
         encode('coordinatorStatus', { from: COORDINATOR_ID, body: { state, reason, version: HOMEOSTAT_VERSION, startedAt: this.startedAt } });
       this.conn = new MqttConnection({
@@ -80,10 +107,16 @@ export class Coordinator {
         clean: false,
         username: 'url' in c.broker ? c.broker.username : undefined,
         password: 'url' in c.broker ? c.broker.password : undefined,
-        subscriptions: [filterFor('status'), filterFor('telemetry'), filterFor('events'), filterFor('reply')],
+        subscriptions: [filterFor('status'), filterFor('telemetry'), filterFor('events'), filterFor('reply'), filterFor('updates')],
         will: () => status('offline', 'lwt'),
         // Announced only after the subscriptions exist: agents hold their outbox until they see it.
-        onConnect: () => this.conn.publish(status('online', 'start')),
+        onConnect: async () => {
+          // The pause switch and policies are republished first: an in-memory broker forgot its retained copies.
+          await this.conn.publish(encode('fleetControl', { from: COORDINATOR_ID, body: this.fleetControl(), signer: this.keys.privateKey }));
+          await this.policies.republish();
+          await this.rounds.republish();
+          await this.conn.publish(status('online', 'start'));
+        },
         onMessage: async (topic, payload, retained) => {
           await router.dispatch(topic, payload, retained);
         },
@@ -91,6 +124,7 @@ export class Coordinator {
         log: this.log,
         counters: this.counters,
       });
+      this.policies = new PolicyDistribution({ db: this.store.db, signer: this.keys.privateKey, publish: (out) => this.conn.publish(out), log: this.log, counters: this.counters });
       await this.conn.start(true);
 
       this.api = buildApi({
@@ -99,7 +133,11 @@ export class Coordinator {
         log: this.log,
         adminToken: this.adminToken,
         brokerConnected: () => this.conn.connected,
-        ping: (id) => this.sendCmd(id, { command: 'ping' }),
+        cmd: (id, body) => this.sendCmd(id, body),
+        fleetControl: () => this.fleetControl(),
+        setPaused: (paused, by, reason) => this.setPaused(paused, by, reason),
+        policies: this.policies,
+        federation: this.rounds,
       });
       try {
         this.apiAddress = await this.api.listen({ host: c.api.host, port: c.api.port });
@@ -117,6 +155,7 @@ export class Coordinator {
     if (this.conn?.connected) {
       await this.conn.publish(encode('coordinatorStatus', { from: COORDINATOR_ID, body: { state: 'offline', reason: 'stop', version: HOMEOSTAT_VERSION, startedAt: this.startedAt } })).catch(() => undefined);
     }
+    await this.rounds?.stop();
     await this.conn?.stop();
     await this.api?.close();
     this.api = null;
@@ -128,9 +167,23 @@ export class Coordinator {
     return this.conn?.connected ?? false;
   }
 
+  fleetControl(): FleetControlBody {
+    const saved = this.store.setting('fleet-control');
+    return saved ? FleetControlBodySchema.parse(JSON.parse(saved)) : { paused: false, by: 'default', reason: '', at: 0 };
+  }
+
+  /** Pauses or resumes remediation on every agent: stored, then published retained. */
+  async setPaused(paused: boolean, by: string, reason: string): Promise<FleetControlBody> {
+    const body: FleetControlBody = { paused, by, reason, at: Date.now() };
+    this.store.setSetting('fleet-control', JSON.stringify(body));
+    await this.conn.publish(encode('fleetControl', { from: COORDINATOR_ID, body, signer: this.keys.privateKey }));
+    this.log.info(body, paused ? 'fleet remediation paused' : 'fleet remediation resumed');
+    return body;
+  }
+
   /** Sends a command to one agent and waits for its reply (matched by correlation id). */
-  async sendCmd(agentId: string, body: { command: 'ping' | 'status' }): Promise<ReplyBody> {
-    const out = encode('cmd', { from: COORDINATOR_ID, agentId, body });
+  async sendCmd(agentId: string, body: CmdBody): Promise<ReplyBody> {
+    const out = encode('cmd', { from: COORDINATOR_ID, agentId, body, signer: this.keys.privateKey });
     const reply = new Promise<ReplyBody>((resolve, reject) => {
       const t = setTimeout(() => {
         this.pendingCmds.delete(out.id);

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MAX_JSON_PAYLOAD_BYTES, PROTOCOL_VERSION } from '../shared/protocol/envelope.ts';
 import { REJECT_REASONS } from '../shared/protocol/codec.ts';
-import { RESERVED_TOPICS, TOPICS, type TopicKey } from '../shared/protocol/topics.ts';
+import { BINARY_TOPICS, maxPayloadBytes, mustBeSigned, TOPICS, type TopicKey } from '../shared/protocol/topics.ts';
 
 const keys = Object.keys(TOPICS) as TopicKey[];
 const out: string[] = [
@@ -18,18 +18,35 @@ const out: string[] = [
   'the epoch), the message kind, the body, and an optional ed25519 signature. Everything lives in the payload, so MQTT 3.1.1',
   'brokers (the embedded aedes) work the same as MQTT 5 ones.',
   '',
-  `Payloads larger than ${MAX_JSON_PAYLOAD_BYTES} bytes are rejected. Rejections are logged with topic and reason and counted in`,
+  `Payloads larger than ${MAX_JSON_PAYLOAD_BYTES} bytes are rejected (except where a topic names its own limit below). Rejections are logged with topic and reason and counted in`,
   '`homeostat_messages_rejected_total{topic,reason}`; reasons: ' + REJECT_REASONS.map((r) => `\`${r}\``).join(', ') + '.',
   '',
   '## Topics',
   '',
-  '| topic | direction | QoS | retained | carries |',
-  '|---|---|---|---|---|',
+  '| topic | direction | QoS | retained | signed | carries |',
+  '|---|---|---|---|---|---|',
   ...keys.map((k) => {
     const t = TOPICS[k];
-    return `| \`${t.pattern}\` | ${t.direction} | ${t.qos} | ${t.retain ? 'yes' : 'no'} | ${t.description} |`;
+    const limit = maxPayloadBytes(k) === MAX_JSON_PAYLOAD_BYTES ? '' : ` (limit ${maxPayloadBytes(k)} bytes)`;
+    return `| \`${t.pattern}\` | ${t.direction} | ${t.qos} | ${t.retain ? 'yes' : 'no'} | ${mustBeSigned(k) ? 'yes' : 'no'} | ${t.description}${limit} |`;
   }),
-  ...RESERVED_TOPICS.map((t) => `| \`${t.pattern}\` | reserved | ${t.qos} | ${t.retain ? 'yes' : 'no'} | ${t.description} (not yet published) |`),
+  ...Object.values(BINARY_TOPICS).map((t) => `| \`${t.pattern}\` | ${t.direction} | ${t.qos} | ${t.retain ? 'yes' : 'no'} | no | ${t.description}; binary, no JSON envelope (limit ${t.maxBytes} bytes) |`),
+  '',
+  '## Signatures',
+  '',
+  'Agents accept a topic marked *signed* only when `sig` verifies under the coordinator key in their config (`fleet.publicKey`);',
+  'otherwise it is rejected as `unsigned`, `unknown_key` or `bad_signature` (shared/protocol/sign.ts). `sig` is',
+  '`{ alg: "ed25519", keyId, value }`: `keyId` is the first 16 hex digits of SHA-256 over the public key\'s SPKI DER encoding;',
+  '`value` is the base64 Ed25519 signature (RFC 8032) over the UTF-8 bytes of',
+  '',
+  '```',
+  '"homeostat-sig-v1" LF <topic> LF <canonical JSON of the envelope without sig>      (LF: one 0x0A byte; nothing else between)',
+  '```',
+  '',
+  'Canonical JSON: object keys sorted by UTF-16 code unit, no whitespace, strings and numbers as ECMAScript `JSON.stringify`',
+  'writes them (RFC 8785, JCS, for the values the schemas allow). The envelope is taken as the receiver validates it (schema',
+  'defaults filled in), so senders sign what the schema outputs. The topic is included so that a signed message is valid only',
+  'where it was sent: a command for one agent, or a policy for one cohort, cannot be replayed on another topic.',
   '',
   '## Delivery rules',
   '',

@@ -16,6 +16,8 @@ export const DRAIN_RETRY_MS = 5_000;
 export interface LinkOptions {
   url: string;
   agentId: string;
+  /** The cohort whose policy topic this agent follows. */
+  cohort: string;
   username?: string | undefined;
   password?: string | undefined;
   backoff: BackoffOptions;
@@ -65,7 +67,7 @@ export class Link {
       role: 'agent',
       log: o.log,
       counters: o.counters,
-      subscriptions: [filterFor('cmd', o.agentId), filterFor('coordinatorStatus')],
+      subscriptions: [filterFor('cmd', o.agentId), filterFor('coordinatorStatus'), filterFor('fleetControl'), filterFor('policy', o.cohort), filterFor('rounds'), filterFor('model')],
       will: () => this.statusMessage('offline', 'lwt'),
       onConnect: async () => {
         await this.conn.publish(this.statusMessage('online', 'start'));
@@ -102,8 +104,8 @@ export class Link {
     await this.conn.stop();
   }
 
-  /** Publishes outside the outbox (replies, status): for messages whose loss the sender handles. */
-  publishDirect(out: { topic: string; payload: string; qos: 0 | 1; retain: boolean }): Promise<void> {
+  /** Publishes outside the outbox (replies, status, federated updates): for messages whose loss the sender handles. */
+  publishDirect(out: { topic: string; payload: string | Buffer; qos: 0 | 1; retain: boolean }): Promise<void> {
     return this.conn.publish(out);
   }
 

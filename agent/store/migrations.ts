@@ -51,4 +51,36 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_ts ON audit (ts);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Heal journal: the intent is written before acting and the outcome after, so an agent that
+      -- dies in between finds the open intent at start and reconciles instead of repeating.
+      CREATE TABLE heal_journal (
+        id TEXT PRIMARY KEY,
+        -- the episode's correlation id, shared by every audit record and event of its story
+        corr TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        rule_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        policy_version INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        dry_run INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('intent', 'done', 'reconciled')),
+        outcome TEXT,
+        finished_at INTEGER
+      );
+      CREATE INDEX heal_journal_ts ON heal_journal (ts);
+      CREATE INDEX heal_journal_open ON heal_journal (state) WHERE state = 'intent';
+
+      CREATE INDEX audit_corr ON audit (corr);
+
+      -- Guard state per rule and target (breaker, backoff, escalation): survives restarts.
+      CREATE TABLE heal_tracks (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -106,6 +106,14 @@ export class AgentStore {
     return rows.map((r) => ({ ts: r.ts, v: new Float32Array(r.v.buffer.slice(r.v.byteOffset, r.v.byteOffset + r.v.byteLength)), anomalous: r.anomalous === 1 }));
   }
 
+  /** The newest `limit` samples of one feature version, returned oldest first. */
+  recentSamples(limit: number, opts: { excludeAnomalous?: boolean; featureVersion: number }): Array<{ ts: number; v: Float32Array }> {
+    const rows = this.db
+      .prepare(`SELECT ts, v FROM samples WHERE feature_version = ? ${opts.excludeAnomalous ? 'AND anomalous = 0' : ''} ORDER BY ts DESC LIMIT ?`)
+      .all(opts.featureVersion, limit) as Array<{ ts: number; v: Buffer }>;
+    return rows.reverse().map((r) => ({ ts: r.ts, v: new Float32Array(r.v.buffer.slice(r.v.byteOffset, r.v.byteOffset + r.v.byteLength)) }));
+  }
+
   markAnomalous(from: number, to: number): void {
     this.db.prepare('UPDATE samples SET anomalous = 1 WHERE ts >= ? AND ts <= ?').run(from, to);
   }
@@ -203,6 +211,12 @@ export class AgentStore {
   auditSince(since: number): Array<{ ts: number; kind: string; corr: string | null; record: unknown }> {
     const rows = this.db.prepare('SELECT ts, kind, corr, record FROM audit WHERE ts >= ? ORDER BY seq').all(since) as Array<{ ts: number; kind: string; corr: string | null; record: string }>;
     return rows.map((r) => ({ ts: r.ts, kind: r.kind, corr: r.corr, record: JSON.parse(r.record) }));
+  }
+
+  /** One episode's records, oldest first: an escalation's story. */
+  auditOf(corr: string): Array<{ ts: number; kind: string; record: unknown }> {
+    const rows = this.db.prepare('SELECT ts, kind, record FROM audit WHERE corr = ? ORDER BY seq').all(corr) as Array<{ ts: number; kind: string; record: string }>;
+    return rows.map((r) => ({ ts: r.ts, kind: r.kind, record: JSON.parse(r.record) }));
   }
 
   private refreshPendingGauge(): void {

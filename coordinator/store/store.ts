@@ -94,6 +94,15 @@ export class CoordinatorStore {
     };
   }
 
+  /** Small durable settings (the fleet pause switch): the meta table every Homeostat file has. */
+  setting(key: string): string | null {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(`setting:${key}`) as { value: string } | undefined)?.value ?? null;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(`setting:${key}`, value);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

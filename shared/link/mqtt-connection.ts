@@ -94,8 +94,8 @@ export class MqttConnection {
     await c.subscribeAsync(Object.fromEntries(filters.map((topic) => [topic, { qos }])));
   }
 
-  /** Resolves when the broker acknowledged (QoS 1) or the packet was written (QoS 0). */
-  publish(out: Pick<Outgoing, 'topic' | 'payload' | 'qos' | 'retain'>): Promise<void> {
+  /** Resolves when the broker acknowledged (QoS 1) or the packet was written (QoS 0). A Buffer payload is sent as is (binary topics). */
+  publish(out: Pick<Outgoing, 'topic' | 'qos' | 'retain'> & { payload: string | Buffer }): Promise<void> {
     const c = this.client;
     if (!c || !this.up) return Promise.reject(new Error('not connected'));
     return new Promise<void>((resolve, reject) => {

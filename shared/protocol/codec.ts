@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { MAX_JSON_PAYLOAD_BYTES, PROTOCOL_VERSION } from './envelope.ts';
+import { decodeUpdate, UPDATE_DECODE_REASONS, UpdateDecodeError, type Update } from '../federation/update-codec.ts';
+import { PROTOCOL_VERSION } from './envelope.ts';
+import type { KeyObject } from 'node:crypto';
 import { COORDINATOR_ID, newMessageId } from './ids.ts';
-import { TOPICS, matchTopic, topicFor, type BodyOf, type MessageOf, type TopicKey } from './topics.ts';
+import { signMessage, VERIFY_REASONS } from './sign.ts';
+import { BINARY_TOPICS, TOPICS, matchBinaryTopic, matchTopic, maxPayloadBytes, topicFor, type BinaryTopicKey, type BodyOf, type MessageOf, type TopicKey } from './topics.ts';
 
 export const REJECT_REASONS = [
   'unknown_topic',
@@ -11,6 +14,10 @@ export const REJECT_REASONS = [
   'schema',
   'sender_mismatch',
   'unknown_agent',
+  // Signed topics (TOPICS[key].signed): no signature, a key we do not trust, a signature that does not verify.
+  ...VERIFY_REASONS,
+  // Binary updates: the update codec's own reasons (unsupported_version is shared).
+  ...UPDATE_DECODE_REASONS.filter((r) => r !== 'unsupported_version'),
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -27,21 +34,29 @@ export interface Outgoing {
   id: string;
 }
 
-/** Builds the envelope for `key` and serialises it; throws if `body` does not match the schema (a bug, not input). */
+/** A message too large for its topic's limit: the sender must shrink it, retrying cannot help. */
+export class PayloadTooLargeError extends Error {}
+
+/**
+ * Builds the envelope for `key` and serialises it, signed with `signer` when given (over the
+ * envelope as validated, which is what the receiver verifies); throws if `body` does not match
+ * the schema (a bug, not input).
+ */
 export function encode<K extends TopicKey>(
   key: K,
-  args: { from: string; agentId?: string; body: BodyOf<K>; corr?: string; id?: string; ts?: number },
+  args: { from: string; agentId?: string; body: BodyOf<K>; corr?: string; id?: string; ts?: number; signer?: KeyObject },
 ): Outgoing {
   const def = TOPICS[key];
   const id = args.id ?? newMessageId();
   const msg = { v: PROTOCOL_VERSION, id, corr: args.corr ?? id, from: args.from, ts: args.ts ?? Date.now(), kind: def.kind, body: args.body };
   const parsed = def.schema.safeParse(msg);
   if (!parsed.success) throw new Error(`refusing to send an invalid "${key}" message: ${z.prettifyError(parsed.error)}`);
-  const payload = JSON.stringify(parsed.data);
-  if (Buffer.byteLength(payload) > MAX_JSON_PAYLOAD_BYTES) {
-    throw new Error(`refusing to send "${key}": ${Buffer.byteLength(payload)} bytes exceeds ${MAX_JSON_PAYLOAD_BYTES}`);
+  const topic = topicFor(key, args.agentId);
+  const payload = JSON.stringify(args.signer ? signMessage(parsed.data, args.signer, topic) : parsed.data);
+  if (Buffer.byteLength(payload) > maxPayloadBytes(key)) {
+    throw new PayloadTooLargeError(`refusing to send "${key}": ${Buffer.byteLength(payload)} bytes exceeds ${maxPayloadBytes(key)}`);
   }
-  return { topic: topicFor(key, args.agentId), payload, qos: def.qos, retain: def.retain, id };
+  return { topic, payload, qos: def.qos, retain: def.retain, id };
 }
 
 function firstIssue(err: z.ZodError): string {
@@ -59,8 +74,9 @@ export function decode(topic: string, payload: Buffer | Uint8Array | string): De
   const m = matchTopic(topic);
   if (!m) return { ok: false, key: null, reason: 'unknown_topic', detail: `no catalogue entry for "${topic}"` };
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-  if (size > MAX_JSON_PAYLOAD_BYTES) {
-    return { ok: false, key: m.key, reason: 'oversized', detail: `${size} bytes exceeds the ${MAX_JSON_PAYLOAD_BYTES}-byte limit` };
+  const limit = maxPayloadBytes(m.key);
+  if (size > limit) {
+    return { ok: false, key: m.key, reason: 'oversized', detail: `${size} bytes exceeds the ${limit}-byte limit` };
   }
   let raw: unknown;
   try {
@@ -87,4 +103,37 @@ export function decode(topic: string, payload: Buffer | Uint8Array | string): De
     return { ok: false, key: m.key, reason: 'sender_mismatch', detail: `only the coordinator publishes "${m.key}", envelope says from "${msg.from}"` };
   }
   return { ok: true, key: m.key, id: m.id, msg };
+}
+
+export type DecodedBinary =
+  | { ok: true; key: BinaryTopicKey; id: string | undefined; update: Update }
+  | { ok: false; key: BinaryTopicKey; reason: RejectReason; detail: string };
+
+/**
+ * Validates a payload on a binary topic (null when the topic is not one): size, then the update
+ * codec (its reason: truncated, bad_magic, unsupported_version, checksum, malformed), then that
+ * the agent id inside the update is the agent named in the topic.
+ */
+export function decodeBinary(topic: string, payload: Uint8Array): DecodedBinary | null {
+  const m = matchBinaryTopic(topic);
+  if (!m) return null;
+  const limit = BINARY_TOPICS[m.key].maxBytes;
+  if (payload.byteLength > limit) return { ok: false, key: m.key, reason: 'oversized', detail: `${payload.byteLength} bytes exceeds the ${limit}-byte limit` };
+  let update: Update;
+  try {
+    update = decodeUpdate(payload);
+  } catch (e) {
+    if (e instanceof UpdateDecodeError) return { ok: false, key: m.key, reason: e.reason, detail: e.message };
+    throw e;
+  }
+  if (update.agentId !== m.id) {
+    return { ok: false, key: m.key, reason: 'sender_mismatch', detail: `update says agent "${update.agentId}", topic names "${m.id}"` };
+  }
+  return { ok: true, key: m.key, id: m.id, update };
+}
+
+/** An update ready to publish: binary payload, its topic and delivery. */
+export function encodeBinaryOutgoing(key: BinaryTopicKey, agentId: string, payload: Uint8Array): { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean } {
+  const def = BINARY_TOPICS[key];
+  return { topic: topicFor(key, agentId), payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: def.qos, retain: def.retain };
 }

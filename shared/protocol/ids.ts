@@ -14,6 +14,9 @@ export type AgentId = z.infer<typeof AgentIdSchema>;
 /** The coordinator's sender name in envelopes. */
 export const COORDINATOR_ID = 'coordinator';
 
+/** A cohort name: a topic level (fleet/policy/{cohort}) and a file-name-safe word. */
+export const CohortSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a cohort name: 1-63 characters of a-z 0-9 _ -, starting with a letter or digit');
+
 /**
  * Message ids are UUIDv7-shaped: a 48-bit millisecond timestamp then random bits, so ids sort
  * by creation time (handy in sqlite indexes and logs) and never collide across restarts.

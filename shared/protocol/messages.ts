@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { QUANTIZATIONS } from '../federation/update-codec.ts';
+import { AgentIdSchema } from './ids.ts';
 
 const finite = z.number().refine(Number.isFinite, 'a finite number');
 
@@ -37,7 +39,7 @@ export const TelemetryBodySchema = z.object({
 });
 export type TelemetryBody = z.infer<typeof TelemetryBodySchema>;
 
-export const EVENT_TYPES = ['anomaly', 'action', 'escalation', 'notice'] as const;
+export const EVENT_TYPES = ['anomaly', 'action', 'escalation', 'approval', 'notice'] as const;
 
 export const EventBodySchema = z.object({
   type: z.enum(EVENT_TYPES),
@@ -51,6 +53,10 @@ export type EventBody = z.infer<typeof EventBodySchema>;
 export const CmdBodySchema = z.discriminatedUnion('command', [
   z.object({ command: z.literal('ping') }),
   z.object({ command: z.literal('status') }),
+  /** Answer to a heal approval request; `corr` is the episode's correlation id from the request event. */
+  z.object({ command: z.literal('approve'), corr: z.string().min(1).max(64), approved: z.boolean(), by: z.string().min(1).max(128) }),
+  /** Clears escalation, breaker and counters (of one rule, or all): the human's "try again". */
+  z.object({ command: z.literal('heal_reset'), ruleId: z.string().min(1).max(64).optional(), by: z.string().min(1).max(128) }),
 ]);
 export type CmdBody = z.infer<typeof CmdBodySchema>;
 
@@ -61,6 +67,28 @@ export const ReplyBodySchema = z.object({
 });
 export type ReplyBody = z.infer<typeof ReplyBodySchema>;
 
+/** Fleet-wide remediation switch, retained: an agent that connects later still learns it. */
+export const FleetControlBodySchema = z.object({
+  paused: z.boolean(),
+  by: z.string().min(1).max(128),
+  reason: z.string().max(500).default(''),
+  at: z.number().int().nonnegative(),
+});
+export type FleetControlBody = z.infer<typeof FleetControlBodySchema>;
+
+/**
+ * A heal policy for one cohort, retained. The policy itself stays unparsed here: the agent
+ * validates it (naming rule and field) and checks it against its local ceiling, so a bad policy
+ * is refused *and reported* by every agent rather than dropped at the codec.
+ */
+export const PolicyBodySchema = z.object({
+  version: z.number().int().positive(),
+  author: z.string().min(1).max(128),
+  createdAt: z.number().int().nonnegative(),
+  policy: z.record(z.string(), z.unknown()),
+});
+export type PolicyBody = z.infer<typeof PolicyBodySchema>;
+
 export const CoordinatorStatusBodySchema = z.object({
   state: z.enum(['online', 'offline']),
   reason: z.enum(['start', 'stop', 'lwt']),
@@ -68,3 +96,65 @@ export const CoordinatorStatusBodySchema = z.object({
   startedAt: z.number().int().nonnegative(),
 });
 export type CoordinatorStatusBody = z.infer<typeof CoordinatorStatusBodySchema>;
+
+/** Round ids: `r{sequence}-{base36 time}`, short enough for the update codec's 64-byte field. */
+export const RoundIdSchema = z.string().regex(/^r[0-9]{1,9}-[a-z0-9]{1,12}$/, 'a round id like r12-lx3k9a');
+const uint32 = z.number().int().min(0).max(0xffffffff);
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest, 64 lowercase hex digits');
+
+/** How a participant fine-tunes for a round: the coordinator decides, every participant does the same. */
+export const LocalTrainingSchema = z.object({
+  epochs: z.number().int().min(1).max(100),
+  learningRate: z.number().positive().max(1),
+  /** Windows drawn per local epoch: bounds the work on a small node whatever its history. */
+  windowsPerEpoch: z.number().int().min(64).max(1_000_000),
+  /** The most recent normal samples a participant trains on. */
+  maxSamples: z.number().int().min(100).max(10_000_000),
+});
+export type LocalTraining = z.infer<typeof LocalTrainingSchema>;
+
+/**
+ * A federated round, retained on fleet/rounds while it is open (and, once closed, its closed
+ * form, so a late joiner does not train for it). Signed: it tells nodes to train and what to send.
+ * At most 1,000 sampled ids keeps it well inside the JSON limit (64 chars × 1,000 < 64 KiB).
+ */
+export const RoundBodySchema = z.object({
+  roundId: RoundIdSchema,
+  state: z.enum(['open', 'closed']),
+  /** The global model version participants fine-tune from (0 = the fleet's base model). */
+  baseVersion: uint32,
+  baseSha256: sha256Hex,
+  openedAt: z.number().int().nonnegative(),
+  /** Updates after this time (ms since the epoch) are refused as late. */
+  deadline: z.number().int().nonnegative(),
+  minParticipants: z.number().int().min(1),
+  sampled: z.array(AgentIdSchema).min(1).max(1000),
+  training: LocalTrainingSchema,
+  /** L2 bound each participant clips its delta to; null = no clipping. */
+  clipNorm: z.number().positive().nullable(),
+  /** Gaussian noise of std noiseMultiplier·clipNorm per coordinate (needs clipNorm). */
+  noiseMultiplier: z.number().min(0).max(100),
+  quantization: z.enum(QUANTIZATIONS),
+  /** The aggregation the coordinator will use (informational for nodes). */
+  strategy: z.string().min(1).max(64),
+});
+export type RoundBody = z.infer<typeof RoundBodySchema>;
+
+/**
+ * The global model, retained on fleet/model and signed. Version 0 is the base model the fleet
+ * starts from; every later version comes from a round. `onnx` is the file, base64: the topic has
+ * its own size limit (MAX_MODEL_PAYLOAD_BYTES) because SMD-width models exceed 64 KiB.
+ */
+export const ModelBodySchema = z.object({
+  version: uint32,
+  /** The round that produced it; null for the base model (version 0). */
+  roundId: RoundIdSchema.nullable(),
+  /** SHA-256 of the ONNX bytes: checked by the receiver before parsing. */
+  sha256: sha256Hex,
+  createdAt: z.number().int().nonnegative(),
+  onnx: z.string().min(1).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+});
+export type ModelBody = z.infer<typeof ModelBodySchema>;
+
+/** The version string a global model carries in its file, in agents' status and in anomaly events. */
+export const globalModelLabel = (version: number): string => `global-v${version}`;

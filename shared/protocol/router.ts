@@ -1,9 +1,13 @@
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../observe/log.ts';
 import type { Counters } from '../observe/counters.ts';
-import { decode, type RejectReason } from './codec.ts';
-import type { MessageOf, TopicKey } from './topics.ts';
+import type { Update } from '../federation/update-codec.ts';
+import { decode, decodeBinary, type RejectReason } from './codec.ts';
+import { verifyMessage } from './sign.ts';
+import { mustBeSigned, type BinaryTopicKey, type MessageOf, type TopicKey } from './topics.ts';
 
 export type Handler<K extends TopicKey> = (msg: MessageOf<K>, ctx: { topic: string; id: string | undefined; retained: boolean }) => void | Promise<void>;
+export type BinaryHandler = (update: Update, ctx: { topic: string; id: string | undefined; payload: Uint8Array }) => void | Promise<void>;
 
 export const REJECTED_METRIC = 'homeostat_messages_rejected_total';
 export const ACCEPTED_METRIC = 'homeostat_messages_accepted_total';
@@ -16,8 +20,13 @@ export const HANDLER_ERRORS_METRIC = 'homeostat_handler_errors_total';
  */
 export class Router {
   private readonly handlers = new Map<TopicKey, Handler<TopicKey>>();
+  private readonly binaryHandlers = new Map<BinaryTopicKey, BinaryHandler>();
+  /** Keys that may sign the catalogue's `signed` topics (the agent's fleet.publicKey); empty refuses them all. */
+  signers: readonly KeyObject[] = [];
+  /** Appended to the refusal when `signers` is empty: what to configure. */
+  noSignersHint = 'no signing key configured';
   /** Extra acceptance check after schema validation (the coordinator uses it for enrolment). */
-  admit: (key: TopicKey, id: string | undefined) => { ok: true } | { ok: false; reason: RejectReason; detail: string } = () => ({ ok: true });
+  admit: (key: TopicKey | BinaryTopicKey, id: string | undefined) => { ok: true } | { ok: false; reason: RejectReason; detail: string } = () => ({ ok: true });
 
   constructor(
     private readonly log: Logger,
@@ -33,8 +42,24 @@ export class Router {
     return this;
   }
 
+  /** A handler for a binary topic: it gets the update decoded and checked, and the bytes as received (to store). */
+  onBinary(key: BinaryTopicKey, handler: BinaryHandler): this {
+    this.binaryHandlers.set(key, handler);
+    return this;
+  }
+
+  /** After the schema, before `admit`: a signed topic's message must verify under one of `signers`. */
+  private checkSignature(key: TopicKey, msg: object, topic: string): { ok: true } | { ok: false; reason: RejectReason; detail: string } {
+    if (!mustBeSigned(key)) return { ok: true };
+    const v = verifyMessage(msg, this.signers, topic);
+    if (v.ok || this.signers.length) return v;
+    return { ...v, detail: `${v.detail}; ${this.noSignersHint}` };
+  }
+
   /** Returns once the handler has finished, so callers can ack only after the work is done. */
   async dispatch(topic: string, payload: Buffer, retained = false): Promise<boolean> {
+    const b = decodeBinary(topic, payload);
+    if (b) return this.dispatchBinary(topic, payload, b);
     const d = decode(topic, payload);
     let reason: RejectReason | null = null;
     let detail = '';
@@ -45,7 +70,8 @@ export class Router {
       reason = 'unknown_topic';
       detail = `no handler for "${d.key}" on this side`;
     } else {
-      const a = this.admit(d.key, d.id);
+      const s = this.checkSignature(d.key, d.msg, topic);
+      const a = s.ok ? this.admit(d.key, d.id) : s;
       if (!a.ok) ({ reason, detail } = a);
     }
     if (reason !== null || !d.ok) {
@@ -60,6 +86,33 @@ export class Router {
       return true;
     } catch (e) {
       this.counters.inc(HANDLER_ERRORS_METRIC, { topic: d.key });
+      this.log.error({ topic, err: e }, 'handler failed');
+      return false;
+    }
+  }
+
+  private async dispatchBinary(topic: string, payload: Buffer, b: NonNullable<ReturnType<typeof decodeBinary>>): Promise<boolean> {
+    let reason: RejectReason | null = null;
+    let detail = '';
+    if (!b.ok) ({ reason, detail } = b);
+    else if (!this.binaryHandlers.has(b.key)) {
+      reason = 'unknown_topic';
+      detail = `no handler for "${b.key}" on this side`;
+    } else {
+      const a = this.admit(b.key, b.id);
+      if (!a.ok) ({ reason, detail } = a);
+    }
+    if (reason !== null || !b.ok) {
+      this.counters.inc(REJECTED_METRIC, { topic: b.key, reason: reason ?? 'malformed' });
+      this.log.warn({ topic, reason, detail, bytes: payload.byteLength }, 'rejected message');
+      return false;
+    }
+    this.counters.inc(ACCEPTED_METRIC, { topic: b.key });
+    try {
+      await this.binaryHandlers.get(b.key)!(b.update, { topic, id: b.id, payload });
+      return true;
+    } catch (e) {
+      this.counters.inc(HANDLER_ERRORS_METRIC, { topic: b.key });
       this.log.error({ topic, err: e }, 'handler failed');
       return false;
     }

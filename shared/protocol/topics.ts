@@ -1,9 +1,14 @@
 import type { z } from 'zod';
-import { envelopeSchema } from './envelope.ts';
+import { MAX_UPDATE_BYTES } from '../federation/update-codec.ts';
+import { envelopeSchema, MAX_JSON_PAYLOAD_BYTES } from './envelope.ts';
 import {
   CmdBodySchema,
   CoordinatorStatusBodySchema,
   EventBodySchema,
+  FleetControlBodySchema,
+  ModelBodySchema,
+  PolicyBodySchema,
+  RoundBodySchema,
   ReplyBodySchema,
   StatusBodySchema,
   TelemetryBodySchema,
@@ -22,7 +27,17 @@ interface TopicDef<K extends string, S extends z.ZodType> {
   retain: boolean;
   direction: Direction;
   description: string;
+  /** Agents refuse it unless signed by the coordinator's key (shared/protocol/sign.ts): unsigned, forged, other key. */
+  signed?: boolean;
+  /** Largest payload accepted on this topic; MAX_JSON_PAYLOAD_BYTES unless the topic says otherwise. */
+  maxBytes?: number;
 }
+
+/**
+ * The model topic's limit: the ONNX file travels base64 in the JSON envelope. 2 MiB holds a model
+ * of ~390,000 float32 parameters; the base model is 4,784 and an SMD-width (38-feature) one 12,700.
+ */
+export const MAX_MODEL_PAYLOAD_BYTES = 2 * 1024 * 1024;
 
 function def<K extends string, B extends z.ZodType>(
   kind: K,
@@ -62,6 +77,7 @@ export const TOPICS = {
     retain: false,
     direction: 'coordinator→agent',
     description: 'requests to one agent (ping, status); answered on agents/{id}/reply',
+    signed: true,
   }),
   reply: def('reply', 'agents/{id}/reply', ReplyBodySchema, {
     qos: 1,
@@ -75,45 +91,104 @@ export const TOPICS = {
     direction: 'coordinator→all',
     description: 'online/offline of the coordinator; offline is its Last Will',
   }),
+  fleetControl: def('fleet-control', 'fleet/control', FleetControlBodySchema, {
+    qos: 1,
+    retain: true,
+    direction: 'coordinator→all',
+    description: 'fleet-wide remediation pause switch (paused, by whom, why)',
+    signed: true,
+  }),
+  policy: def('policy', 'fleet/policy/{id}', PolicyBodySchema, {
+    qos: 1,
+    retain: true,
+    direction: 'coordinator→all',
+    description: 'heal policy for one cohort (`{id}` is the cohort name), versioned; each agent validates it against its local ceiling',
+    signed: true,
+  }),
+  rounds: def('round', 'fleet/rounds', RoundBodySchema, {
+    qos: 1,
+    retain: true,
+    direction: 'coordinator→all',
+    description: 'the current federated round (open, or its closed form): base model version, deadline, sampled agents, local training settings, clip/noise, quantisation',
+    signed: true,
+  }),
+  model: def('model', 'fleet/model', ModelBodySchema, {
+    qos: 1,
+    retain: true,
+    direction: 'coordinator→all',
+    description: 'the current global model (version, round, SHA-256, the ONNX file base64)',
+    maxBytes: MAX_MODEL_PAYLOAD_BYTES,
+    signed: true,
+  }),
 } as const;
 
 export type TopicKey = keyof typeof TOPICS;
 export type MessageOf<K extends TopicKey> = z.infer<(typeof TOPICS)[K]['schema']>;
 export type BodyOf<K extends TopicKey> = MessageOf<K>['body'];
 
+/** Whether agents accept this topic only when signed by the coordinator (the `signed` flag). */
+export function mustBeSigned(key: TopicKey): boolean {
+  const t: { signed?: boolean } = TOPICS[key];
+  return t.signed === true;
+}
+
+/** Largest payload accepted on a JSON topic. */
+export function maxPayloadBytes(key: TopicKey): number {
+  const t: TopicDef<string, z.ZodType> = TOPICS[key];
+  return t.maxBytes ?? MAX_JSON_PAYLOAD_BYTES;
+}
+
 /**
- * Topics of ARCHITECTURE.md that later work defines (policy, model, rounds, updates). Listed so
- * the docs show the whole tree and so nobody reuses the names; no code publishes them yet.
+ * Topics whose payload is not a JSON envelope. An update is binary (HSU1, shared/federation/
+ * update-codec.ts): at float16 a weight costs 2 bytes instead of 10-20 as JSON text. It carries
+ * its own sender (agent id), round id and CRC, so it needs no envelope.
  */
-export const RESERVED_TOPICS = [
-  { pattern: `${TOPIC_ROOT}/agents/{id}/updates`, qos: 1, retain: false, description: 'model update for a round (binary)' },
-  { pattern: `${TOPIC_ROOT}/fleet/policy/{cohort}`, qos: 1, retain: true, description: 'signed policy' },
-  { pattern: `${TOPIC_ROOT}/fleet/model`, qos: 1, retain: true, description: 'signed global model' },
-  { pattern: `${TOPIC_ROOT}/fleet/rounds`, qos: 1, retain: true, description: 'open federated round' },
-] as const;
+export const BINARY_TOPICS = {
+  updates: {
+    pattern: `${TOPIC_ROOT}/agents/{id}/updates`,
+    qos: 1,
+    retain: false,
+    direction: 'agent→coordinator',
+    description: 'a weight update for a federated round (binary HSU1: quantised delta, round id, agent id, CRC-32)',
+    maxBytes: MAX_UPDATE_BYTES,
+  },
+} as const satisfies Record<string, Omit<TopicDef<string, z.ZodType>, 'kind' | 'schema'>>;
+export type BinaryTopicKey = keyof typeof BINARY_TOPICS;
 
 /** The concrete topic for one agent (or the fixed topic when the pattern has no `{id}`). */
-export function topicFor(key: TopicKey, id?: string): string {
-  const p = TOPICS[key].pattern;
+export function topicFor(key: TopicKey | BinaryTopicKey, id?: string): string {
+  const p = patternOf(key);
   if (!p.includes('{id}')) return p;
   if (!id) throw new Error(`topic "${key}" needs an agent id`);
   return p.replace('{id}', id);
 }
 
 /** Subscription filter: `{id}` becomes `+`, or the given id. */
-export function filterFor(key: TopicKey, id?: string): string {
-  return TOPICS[key].pattern.replace('{id}', id ?? '+');
+export function filterFor(key: TopicKey | BinaryTopicKey, id?: string): string {
+  return patternOf(key).replace('{id}', id ?? '+');
 }
 
-const matchers = (Object.keys(TOPICS) as TopicKey[]).map((key) => {
-  const parts = TOPICS[key].pattern.split('/');
-  return { key, parts };
-});
+function patternOf(key: TopicKey | BinaryTopicKey): string {
+  return key in BINARY_TOPICS ? BINARY_TOPICS[key as BinaryTopicKey].pattern : TOPICS[key as TopicKey].pattern;
+}
+
+const matchersOf = <K extends string>(patterns: Record<K, { pattern: string }>) => (Object.keys(patterns) as K[]).map((key) => ({ key, parts: patterns[key].pattern.split('/') }));
+const matchers = matchersOf(TOPICS);
+const binaryMatchers = matchersOf(BINARY_TOPICS);
 
 /** Which catalogue entry a concrete topic belongs to, with the `{id}` it names. */
 export function matchTopic(topic: string): { key: TopicKey; id: string | undefined } | null {
+  return matchIn(matchers, topic);
+}
+
+/** Which binary topic a concrete topic is, with the `{id}` it names. */
+export function matchBinaryTopic(topic: string): { key: BinaryTopicKey; id: string | undefined } | null {
+  return matchIn(binaryMatchers, topic);
+}
+
+function matchIn<K extends string>(list: ReadonlyArray<{ key: K; parts: string[] }>, topic: string): { key: K; id: string | undefined } | null {
   const parts = topic.split('/');
-  for (const m of matchers) {
+  for (const m of list) {
     if (m.parts.length !== parts.length) continue;
     let id: string | undefined;
     let ok = true;

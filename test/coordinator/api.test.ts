@@ -8,20 +8,27 @@ import { CoordinatorStore } from '../../coordinator/store/store.ts';
 import { Counters } from '../../shared/observe/counters.ts';
 import { silentLogger } from '../../shared/observe/log.ts';
 import { newMessageId } from '../../shared/protocol/ids.ts';
+import type { CmdBody, FleetControlBody } from '../../shared/protocol/messages.ts';
 
 const store = new CoordinatorStore(join(mkdtempSync(join(tmpdir(), 'homeostat-api-')), 'c.db'), { telemetryRows: 1000, eventRows: 1000 });
 const TOKEN = 'admin-token-for-tests-0123';
 let pinged = '';
+const sent: Array<{ id: string; body: CmdBody }> = [];
+let control: FleetControlBody = { paused: false, by: 'default', reason: '', at: 0 };
 const app = buildApi({
   store,
   counters: new Counters(),
   log: silentLogger,
   adminToken: TOKEN,
   brokerConnected: () => true,
-  ping: async (id) => {
-    pinged = id;
+  cmd: async (id, body) => {
+    sent.push({ id, body });
+    if (body.command === 'ping') pinged = id;
+    if (body.command === 'approve' && body.corr === 'stale') return { ok: false, error: 'no approval request is waiting' };
     return { ok: true, result: { pong: true } };
   },
+  fleetControl: () => control,
+  setPaused: async (paused, by, reason) => (control = { paused, by, reason, at: 1 }),
 });
 after(async () => {
   await app.close();
@@ -78,4 +85,22 @@ test('/healthz and /metrics answer', async () => {
   assert.deepEqual((await app.inject({ url: '/healthz', remoteAddress: '10.9.9.9' })).json(), { ok: true, broker: true, db: true });
   const m = await app.inject({ url: '/metrics', remoteAddress: '127.0.0.1' });
   assert.match(m.headers['content-type'] as string, /text\/plain/);
+});
+
+test('heal admin endpoints: approvals, reset and the fleet pause need the token and validate their body', async () => {
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const post = (url: string, payload?: unknown, headers: Record<string, string> = auth) => app.inject({ method: 'POST', url, remoteAddress: '127.0.0.1', headers, ...(payload ? { payload: payload as object } : {}) });
+  assert.equal((await post('/api/fleet/pause', { reason: 'x' }, {})).statusCode, 401);
+  const approve = await post('/api/agents/a1/approvals/c1', { approved: true, by: 'alice' });
+  assert.equal(approve.statusCode, 200);
+  assert.deepEqual(sent.at(-1), { id: 'a1', body: { command: 'approve', corr: 'c1', approved: true, by: 'alice' } });
+  assert.equal((await post('/api/agents/a1/approvals/c1', { approved: 'yes' })).statusCode, 400);
+  assert.equal((await post('/api/agents/a1/approvals/stale', { approved: false })).statusCode, 409, 'the agent refused: no such request');
+  assert.equal((await post('/api/agents/nobody/approvals/c1', { approved: true })).statusCode, 404);
+  assert.equal((await post('/api/agents/a1/heal/reset', { ruleId: 'restart-web' })).statusCode, 200);
+  assert.deepEqual(sent.at(-1)!.body, { command: 'heal_reset', by: 'admin', ruleId: 'restart-web' });
+  const paused = await post('/api/fleet/pause', { reason: 'maintenance', by: 'bob' });
+  assert.equal(paused.json().paused, true);
+  assert.equal((await app.inject({ url: '/api/fleet/control', remoteAddress: '127.0.0.1' })).json().reason, 'maintenance');
+  assert.equal((await post('/api/fleet/resume')).json().paused, false);
 });

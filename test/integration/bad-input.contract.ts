@@ -23,9 +23,14 @@ function valid(key: TopicKey, id: string): { topic: string; msg: Record<string, 
     reply: { ok: true },
     cmd: { command: 'ping' },
     coordinatorStatus: { state: 'online', reason: 'start', version: '0', startedAt: 1 },
+    fleetControl: { paused: false, by: 'admin', reason: '', at: 1 },
+    policy: { version: 1, author: 'admin', createdAt: 1, policy: { rules: [] } },
+    rounds: { roundId: 'r1-a', state: 'open', baseVersion: 0, baseSha256: '0'.repeat(64), openedAt: 1, deadline: 2, minParticipants: 1, sampled: [id], training: { epochs: 1, learningRate: 0.001, windowsPerEpoch: 64, maxSamples: 100 }, clipNorm: null, noiseMultiplier: 0, quantization: 'f16', strategy: 'fedavg' },
+    model: { version: 1, roundId: 'r1-a', sha256: '0'.repeat(64), createdAt: 1, onnx: 'AA==' },
   };
-  const fromCoordinator = key === 'cmd' || key === 'coordinatorStatus';
-  const out = encode(key, { from: fromCoordinator ? 'coordinator' : id, agentId: id, body: bodies[key] as never });
+  const fromCoordinator = key === 'cmd' || key === 'coordinatorStatus' || key === 'fleetControl' || key === 'policy';
+  // The policy topic is per cohort (the agent's is "default"), the others per agent.
+  const out = encode(key, { from: fromCoordinator ? 'coordinator' : id, agentId: key === 'policy' ? 'default' : id, body: bodies[key] as never });
   return { topic: out.topic, msg: JSON.parse(out.payload) };
 }
 
@@ -55,7 +60,7 @@ export function badInputSuite(kind: BrokerKind): void {
 
   test(`${kind}: each kind of bad input is rejected and counted by reason; good messages still flow`, async () => {
     const coordinatorTopics: TopicKey[] = ['status', 'telemetry', 'events', 'reply'];
-    const agentTopics: TopicKey[] = ['cmd', 'coordinatorStatus'];
+    const agentTopics: TopicKey[] = ['cmd', 'coordinatorStatus', 'fleetControl', 'policy'];
     const expect: Array<{ side: 'coordinator' | 'agent'; topic: TopicKey; reason: string }> = [];
     for (const key of [...coordinatorTopics, ...agentTopics]) {
       const side: 'coordinator' | 'agent' = coordinatorTopics.includes(key) ? 'coordinator' : 'agent';

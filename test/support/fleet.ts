@@ -20,6 +20,8 @@ export interface Fleet {
   dir: string;
   brokerUrl: string;
   api: string;
+  /** The coordinator's public key, as agents are configured with it (agentConfig() already does). */
+  publicKey: string;
   stopBroker(): Promise<void>;
   startBroker(): Promise<void>;
   agentConfig(overrides?: Record<string, unknown>): AgentConfig;
@@ -44,12 +46,14 @@ export async function startFleet(kind: BrokerKind, coordinator: Record<string, u
     dir,
     brokerUrl: c.brokerUrl,
     api: c.apiAddress,
+    publicKey: c.keys.publicKeyText,
     stopBroker: () => (mosq ? mosq.stop() : c.broker!.stop()),
     startBroker: () => (mosq ? mosq.start() : c.broker!.start()),
     agentConfig: (overrides = {}) =>
       loadAgentConfig(undefined, {
         dataDir: join(dir, `agent-${agents++}`),
         broker: { url: c.brokerUrl, backoff: { initialMs: 100, maxMs: 1000 } },
+        fleet: { publicKey: c.keys.publicKeyText },
         ...overrides,
       }),
     close: async () => {

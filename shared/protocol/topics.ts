@@ -76,7 +76,7 @@ export const TOPICS = {
     qos: 1,
     retain: false,
     direction: 'coordinator→agent',
-    description: 'requests to one agent (ping, status); answered on agents/{id}/reply',
+    description: 'requests to one agent (ping, status, approve a held action, reset heal guards), signed; answered on agents/{id}/reply',
     signed: true,
   }),
   reply: def('reply', 'agents/{id}/reply', ReplyBodySchema, {

@@ -6,7 +6,7 @@ import { buildOnnx } from '../../models/onnx/builder.ts';
 import type { Counters } from '../../shared/observe/counters.ts';
 import type { Logger } from '../../shared/observe/log.ts';
 import { globalModelLabel, type EventBody } from '../../shared/protocol/messages.ts';
-import { falsePositiveRate, splitHoldout } from './false-positives.ts';
+import { falsePositiveRate, saveModelInService, splitHoldout } from './false-positives.ts';
 import type { FleetModel } from './fleet-model.ts';
 import type { LearnConfig } from './learn-config.ts';
 import type { ModelHost } from './local-tuning.ts';
@@ -101,16 +101,9 @@ export class GlobalModelAcceptance {
     return { ok: true, version, fprCurrent, fprCandidate, samples: n };
   }
 
-  /** Written atomically: a crash leaves the previous file or the new one, never half of one. */
   private persist(bytes: Uint8Array): void {
-    try {
-      mkdirSync(this.o.modelDir, { recursive: true });
-      const path = join(this.o.modelDir, 'current.onnx');
-      writeFileSync(`${path}.tmp`, bytes);
-      renameSync(`${path}.tmp`, path);
-    } catch (e) {
-      this.o.log.error({ err: (e as Error).message }, 'the global model is in service but could not be saved; a restart falls back to the previous file');
-    }
+    const err = saveModelInService(this.o.modelDir, bytes);
+    if (err) this.o.log.error({ err }, 'the global model is in service but could not be saved; a restart falls back to the previous file');
   }
 
   private report(g: FleetModel, r: AcceptResult): void {

@@ -1,10 +1,12 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { forward, type AutoencoderModel } from '../../models/autoencoder/spec.ts';
 import { windows } from '../../models/autoencoder/scorer.ts';
 
 /**
  * The acceptance test's measure: how many windows of a node's own held-out normal data a model
  * would flag at a threshold calibrated the same way for every model (a high quantile of its own
- * scores on the calibration part). The same measure local retraining uses (local-tuning.ts).
+ * scores on the calibration part). Local retraining (local-tuning.ts) uses the same measure.
  */
 
 /** Quantile of calibration scores a model's threshold is set at. */
@@ -47,4 +49,21 @@ export async function falsePositiveRate(m: AutoencoderModel, calibration: Float3
   let over = 0;
   for (const v of s) if (v > threshold) over++;
   return over / Math.max(1, s.length);
+}
+
+/**
+ * Saves the model now in service as `<dir>/current.onnx` (the detector's learned model path),
+ * atomically: a crash leaves the previous file or the new one, never half of one. Returns the
+ * error message when it could not be saved (the model stays in service; a restart falls back).
+ */
+export function saveModelInService(dir: string, bytes: Uint8Array): string | null {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'current.onnx');
+    writeFileSync(`${path}.tmp`, bytes);
+    renameSync(`${path}.tmp`, path);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }

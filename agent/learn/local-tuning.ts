@@ -1,14 +1,13 @@
-import { renameSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { forward, type AutoencoderModel } from '../../models/autoencoder/spec.ts';
+import type { AutoencoderModel } from '../../models/autoencoder/spec.ts';
 import { meanStd } from '../../models/autoencoder/standardize.ts';
-import { windows } from '../../models/autoencoder/scorer.ts';
 import { buildOnnx } from '../../models/onnx/builder.ts';
 import type { Counters } from '../../shared/observe/counters.ts';
 import type { Logger } from '../../shared/observe/log.ts';
 import type { EventBody } from '../../shared/protocol/messages.ts';
 import type { AgentStore } from '../store/store.ts';
+import { falsePositiveRate, saveModelInService, splitHoldout } from './false-positives.ts';
+import { cpuPacer } from './pacer.ts';
 import { DEFAULT_TRAIN, train } from './trainer.ts';
 
 /**
@@ -32,13 +31,6 @@ export const LocalTuningConfigSchema = z.strictObject({
 });
 export type LocalTuningConfig = z.infer<typeof LocalTuningConfigSchema>;
 
-/** Quantile of train scores a model's threshold is set at for the acceptance test. */
-const ACCEPT_QUANTILE = 0.995;
-/** Share of the samples, the most recent, held back for the acceptance test. */
-const HOLDOUT = 0.2;
-/** Windows scored per slice before yielding to the event loop. */
-const SCORE_SLICE = 512;
-
 export type TuneResult =
   | { ok: true; version: string; fprCurrent: number; fprCandidate: number; samples: number; ms: number }
   | { ok: false; reason: 'not_enough_data' | 'no_model' | 'worse' | 'refused' | 'failed'; detail: string };
@@ -61,35 +53,6 @@ export interface LocalTunerOptions {
   now?: () => number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Scores windows with the TypeScript forward pass in slices, yielding between them. */
-async function scoreAll(m: AutoencoderModel, rows: Float32Array, pause: () => Promise<void>): Promise<Float32Array> {
-  const f = m.features;
-  const x = windows(rows, f, m.window);
-  const n = x.length / (m.window * f);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += SCORE_SLICE) {
-    const k = Math.min(SCORE_SLICE, n - i);
-    out.set(forward(m, x.subarray(i * m.window * f, (i + k) * m.window * f)).score, i);
-    await pause();
-  }
-  return out;
-}
-
-function quantile(xs: Float32Array, q: number): number {
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
-}
-
-/** Share of held-out (normal) windows a model would flag at its own train-quantile threshold. */
-async function falsePositiveRate(m: AutoencoderModel, trainRows: Float32Array, holdout: Float32Array, pause: () => Promise<void>): Promise<number> {
-  const threshold = quantile(await scoreAll(m, trainRows, pause), ACCEPT_QUANTILE);
-  const s = await scoreAll(m, holdout, pause);
-  let over = 0;
-  for (const v of s) if (v > threshold) over++;
-  return over / s.length;
-}
 
 export class LocalTuner {
   private timer: NodeJS.Timeout | null = null;
@@ -145,17 +108,8 @@ export class LocalTuner {
     if (rows.length < c.minSamples) return { ok: false, reason: 'not_enough_data', detail: `${rows.length} normal samples, ${c.minSamples} needed` };
     const all = new Float32Array(rows.length * f);
     rows.forEach((r, i) => all.set(r.v, i * f));
-    const cut = Math.floor(rows.length * (1 - HOLDOUT));
-    const trainRows = all.subarray(0, cut * f);
-    const holdout = all.subarray((cut - current.model.window + 1) * f);
-
-    // The CPU budget: after each ~10 ms of work, rest long enough that work / (work + rest) = cpuShare.
-    let busySince = performance.now();
-    const pause = async () => {
-      const busy = performance.now() - busySince;
-      await sleep(Math.max(0, (busy * (1 - c.cpuShare)) / c.cpuShare));
-      busySince = performance.now();
-    };
+    const { calibration: trainRows, holdout } = splitHoldout(all, f, current.model.window);
+    const pause = cpuPacer(c.cpuShare);
     // Normalisation stays local: this node's own mean/std, the fleet's (or base) weights as the start.
     const { mean, std } = meanStd(trainRows, f, DEFAULT_TRAIN.stdFloor);
     const start: AutoencoderModel = { ...current.model, mean: Float32Array.from(mean), std: Float32Array.from(std) };
@@ -181,16 +135,9 @@ export class LocalTuner {
     return { ok: true, version, fprCurrent, fprCandidate, samples: rows.length, ms: Math.round(performance.now() - t0) };
   }
 
-  /** Written atomically: a crash leaves the previous file or the new one, never half of one. */
   private persist(bytes: Uint8Array): void {
-    try {
-      mkdirSync(this.o.modelDir, { recursive: true });
-      const path = join(this.o.modelDir, 'current.onnx');
-      writeFileSync(`${path}.tmp`, bytes);
-      renameSync(`${path}.tmp`, path);
-    } catch (e) {
-      this.o.log.error({ err: (e as Error).message }, 'the retrained model is in service but could not be saved; a restart falls back to the previous file');
-    }
+    const err = saveModelInService(this.o.modelDir, bytes);
+    if (err) this.o.log.error({ err }, 'the retrained model is in service but could not be saved; a restart falls back to the previous file');
   }
 
   private report(r: TuneResult): void {

@@ -1,31 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { Agent } from '../../agent/agent.ts';
 import { silentLogger } from '../../shared/observe/log.ts';
 import { startFleet, type Fleet } from '../support/fleet.ts';
 import { waitFor } from '../support/wait.ts';
+import { cli } from '../support/cli.ts';
 
 const TOKEN = 'test-admin-token-0123456789';
 
-/** Runs the real CLI; resolves with its exit code and output once it exits (bounded). */
-function cli(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'cli/homeostat.ts', ...args], { env: { ...process.env, HOMEOSTAT_LOG_LEVEL: 'silent', HOMEOSTAT_ADMIN_TOKEN: '' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`homeostat ${args.join(' ')} did not exit within ${timeoutMs} ms`));
-    }, timeoutMs);
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let fleet: Fleet;
 let agent: Agent | undefined;

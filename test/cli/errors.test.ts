@@ -7,27 +7,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../support/ports.ts';
 import { waitFor } from '../support/wait.ts';
+import { cli } from '../support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'homeostat-cli-'));
 
-/** Runs the real CLI; resolves with its exit code and output once it exits (bounded). */
-function cli(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'cli/homeostat.ts', ...args], { env: { ...process.env, HOMEOSTAT_LOG_LEVEL: 'silent' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`homeostat ${args.join(' ')} did not exit within ${timeoutMs} ms`));
-    }, timeoutMs);
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** The failure is one `homeostat: …` line on stderr, with no stack trace. */
 function assertOneLine(stderr: string, re: RegExp): void {

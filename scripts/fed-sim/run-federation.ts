@@ -10,7 +10,7 @@ import type { AutoencoderModel } from '../../models/autoencoder/spec.ts';
 import type { SmdMachine } from '../../models/eval/smd.ts';
 import { silentLogger } from '../../shared/observe/log.ts';
 import type { LocalTraining } from '../../shared/protocol/messages.ts';
-import { localNormalisation, testF1, withNormalisation } from './evaluate.ts';
+import { localNormalisation, testFigures, withNormalisation, type MachineFigures } from './evaluate.ts';
 import { startSimAgent, type Attack, type SimAgent } from './sim-agent.ts';
 
 const TOKEN = 'fed-sim-admin-token-0123456789';
@@ -22,6 +22,9 @@ export interface RoundFigures {
   /** Best-F1 per machine of the global model after this round, each with its own normalisation. */
   f1: Record<string, number>;
   meanF1: number;
+  /** Median score of normal test windows per machine (evaluate.ts: MachineFigures.normalError). */
+  normalError: Record<string, number>;
+  meanNormalError: number;
   /** HSU1 bytes each agent sent this round. */
   bytes: Record<string, number>;
   /** From the announcement to the close (all sampled agents reported, or the deadline). */
@@ -38,6 +41,8 @@ export interface FederationRun {
   poisoned: Record<string, Attack>;
   /** Index 0: the base model before any round. */
   meanF1: number[];
+  /** Index 0: the base model before any round. */
+  meanNormalError: number[];
   rounds: RoundFigures[];
   final: AutoencoderModel;
 }
@@ -52,11 +57,15 @@ async function waitFor<T>(cond: () => T | Promise<T>, what: string, timeoutMs = 
   }
 }
 
-export async function meanTestF1(model: AutoencoderModel, machines: SmdMachine[], norms: Map<string, { mean: Float32Array; std: Float32Array }>): Promise<Record<string, number>> {
+/** One model's figures on every machine, each machine with its own normalisation. */
+export async function fleetFigures(model: AutoencoderModel, machines: SmdMachine[], norms: Map<string, { mean: Float32Array; std: Float32Array }>): Promise<Record<string, MachineFigures>> {
   // Sessions run concurrently: onnxruntime works on its own threads, so two cores are both used.
-  const f1s = await Promise.all(machines.map((m) => testF1(withNormalisation(model, norms.get(m.name) ?? localNormalisation(m)), m)));
-  return Object.fromEntries(machines.map((m, i) => [m.name, f1s[i]!.f1]));
+  const figs = await Promise.all(machines.map((m) => testFigures(withNormalisation(model, norms.get(m.name) ?? localNormalisation(m)), m)));
+  return Object.fromEntries(machines.map((m, i) => [m.name, figs[i]!]));
 }
+
+/** Per machine, one of the figures. */
+export const pick = (figs: Record<string, MachineFigures>, k: keyof MachineFigures): Record<string, number> => Object.fromEntries(Object.entries(figs).map(([name, f]) => [name, f[k]]));
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
@@ -71,7 +80,7 @@ export async function runFederation(o: {
   norms: Map<string, { mean: Float32Array; std: Float32Array }>;
   expect: ModelExpectation;
   baseModelPath: string;
-  baseF1?: Record<string, number>;
+  base?: Record<string, MachineFigures>;
   strategy: StrategyName;
   rounds: number;
   training: LocalTraining;
@@ -109,7 +118,9 @@ export async function runFederation(o: {
     }
     await waitFor(() => coordinator.store.agents().filter((a) => a.state === 'online').length === o.machines.length, 'every agent online');
     await waitFor(() => agents.every((a) => a.keeper.held()?.version === 0), 'the base model at every agent');
-    const meanF1 = [mean(Object.values(o.baseF1 ?? (await meanTestF1(agents[0]!.keeper.held()!.model, o.machines, o.norms))))];
+    const base = o.base ?? (await fleetFigures(agents[0]!.keeper.held()!.model, o.machines, o.norms));
+    const meanF1 = [mean(Object.values(pick(base, 'f1')))];
+    const meanNormalError = [mean(Object.values(pick(base, 'normalError')))];
     const rounds: RoundFigures[] = [];
     for (let r = 1; r <= o.rounds; r++) {
       const res = await fetch(`${coordinator.apiAddress}/api/federation/rounds`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
@@ -122,7 +133,9 @@ export async function runFederation(o: {
       const version = coordinator.rounds.models.current().version;
       await waitFor(() => agents.every((a) => a.keeper.held()?.version === version), `model v${version} at every agent`);
       const model = agents[0]!.keeper.held()!.model;
-      const f1 = await meanTestF1(model, o.machines, o.norms);
+      const figs = await fleetFigures(model, o.machines, o.norms);
+      const f1 = pick(figs, 'f1');
+      const normalError = pick(figs, 'normalError');
       const sent = (a: SimAgent) => a.results.flatMap((x) => (x.roundId === started.id && x.ok ? [x] : []));
       const honestNorms = agents.filter((a) => !poisoned[a.id]).flatMap((a) => sent(a).map((x) => x.norm));
       const agentMs = agents.flatMap((a) => sent(a).map((x) => x.ms));
@@ -132,6 +145,8 @@ export async function runFederation(o: {
         outcome: closed.outcome!,
         f1,
         meanF1: mean(Object.values(f1)),
+        normalError,
+        meanNormalError: mean(Object.values(normalError)),
         bytes: closed.summary!.bytes,
         durationMs: closed.summary!.durationMs,
         honestNorms,
@@ -140,9 +155,10 @@ export async function runFederation(o: {
       };
       rounds.push(figures);
       meanF1.push(figures.meanF1);
+      meanNormalError.push(figures.meanNormalError);
       o.onRound?.(figures);
     }
-    return { strategy: o.strategy, poisoned, meanF1, rounds, final: agents[0]!.keeper.held()!.model };
+    return { strategy: o.strategy, poisoned, meanF1, meanNormalError, rounds, final: agents[0]!.keeper.held()!.model };
   } finally {
     for (const a of agents) await a.stop();
     await coordinator.stop();

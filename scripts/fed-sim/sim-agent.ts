@@ -13,6 +13,8 @@ import { Router } from '../../shared/protocol/router.ts';
 import { filterFor } from '../../shared/protocol/topics.ts';
 
 export const ATTACKS = ['noise', 'sign-flip', 'x100'] as const;
+/** Fewer train rows than this and a simulated agent sits every round out (the round then waits for its deadline). */
+export const SIM_MIN_SAMPLES = 1000;
 export type Attack = (typeof ATTACKS)[number];
 
 /**
@@ -49,7 +51,7 @@ export async function startSimAgent(o: { id: string; url: string; publicKey: Key
   let conn: MqttConnection;
   const participant = new Participant({
     agentId: o.id,
-    config: { participate: true, minSamples: 1000, cpuShare: 1 },
+    config: { participate: true, minSamples: SIM_MIN_SAMPLES, cpuShare: 1 },
     keeper,
     samples: (limit) => o.train.subarray(Math.max(0, o.train.length - limit * f)),
     publish: async (out) => {

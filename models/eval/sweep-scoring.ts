@@ -1,7 +1,7 @@
 // How to turn reconstruction errors into a score: each rule below applied to the same trained
 // default model (DEFAULT_TRAIN) on every SMD machine, mean point-wise best-F1 as a Markdown
 // table. The graph computes only the first rule; the others were measured here to decide
-// whether the graph should change (docs/detection.md). About 3 minutes on 2 cores.
+// whether the graph should change (docs/detection.md). About 1 minute of CPU.
 // Usage: npx tsx models/eval/sweep-scoring.ts --data ../shared/datasets/smd
 import { train } from '../../agent/learn/trainer.ts';
 import { forwardBatch, fromModel } from '../../agent/learn/network.ts';
@@ -66,6 +66,18 @@ function errScale(e: Float32Array, W: number, F: number, from: number, stat: 'me
   return Float64Array.from(per, (v) => 1 / Math.max(v, 0.1 * mid, 1e-12));
 }
 
+/** Per feature, the largest window-mean error on the held-back train tail (the model never trained on it). */
+function errMax(e: Float32Array, W: number, F: number, from: number): Float64Array {
+  const out = new Float64Array(F);
+  for (let s = from; s < e.length / (W * F); s++)
+    for (let f = 0; f < F; f++) {
+      let c = 0;
+      for (let w = 0; w < W; w++) c += e[(s * W + w) * F + f]!;
+      out[f] = Math.max(out[f]!, c / W);
+    }
+  return out;
+}
+
 const all = () => 1;
 const plain = (c: number) => c;
 const RULES: Array<{ name: string; rule: (e: Float32Array, W: number, F: number, trainE: Float32Array, valFrom: number) => Float64Array }> = [
@@ -80,6 +92,7 @@ const RULES: Array<{ name: string; rule: (e: Float32Array, W: number, F: number,
   { name: 'last row × errScale 1/median', rule: (e, W, F, t, v) => { const k = errScale(t, W, F, v, 'median'); return score(e, W, F, (w) => (w === W - 1 ? 1 : 0), (c, f) => c * k[f]!); } },
   { name: 'per feature log(1 + error)', rule: (e, W, F) => score(e, W, F, all, Math.log1p) },
   { name: 'per feature min(error, 100)', rule: (e, W, F) => score(e, W, F, all, (c) => Math.min(c, 100)) },
+  { name: 'per feature min(error, its max on the train tail)', rule: (e, W, F, t, v) => { const k = errMax(t, W, F, v); return score(e, W, F, all, (c, f) => Math.min(c, k[f]!)); } },
 ];
 
 const f1s = RULES.map(() => [] as number[]);

@@ -1,53 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
-import { DEFAULT_BASE_MODEL_PATH } from '../../agent/detect/detector.ts';
+import type { MqttClient } from 'mqtt';
 import { loadCoordinatorConfig } from '../../coordinator/config.ts';
 import { Coordinator } from '../../coordinator/coordinator.ts';
 import type { RoundRecord } from '../../coordinator/federation/round-store.ts';
-import { flattenWeights } from '../../models/autoencoder/weights.ts';
-import { readAutoencoder } from '../../models/onnx/reader.ts';
-import { encodeUpdate, type Update } from '../../shared/federation/update-codec.ts';
 import { silentLogger } from '../../shared/observe/log.ts';
-import { encode } from '../../shared/protocol/codec.ts';
-import { topicFor } from '../../shared/protocol/topics.ts';
+import { fakeAgent, update } from '../support/fake-fed-agent.ts';
 import { getJson, startFleet, type Fleet } from '../support/fleet.ts';
 import { waitFor } from '../support/wait.ts';
 
 const AUTH = { authorization: 'Bearer test-admin-token-0123456789', 'content-type': 'application/json' };
-const BASE = readAutoencoder(readFileSync(DEFAULT_BASE_MODEL_PATH)).model;
-
-/** A stand-in agent on a raw MQTT client: online status (offline as its Last Will), and hand-made updates. */
-async function fakeAgent(url: string, id: string): Promise<{ client: MqttClient; send(bytes: Uint8Array): Promise<void> }> {
-  const status = (state: 'online' | 'offline', reason: 'start' | 'lwt') =>
-    encode('status', {
-      from: id,
-      agentId: id,
-      body: { state, reason, agentVersion: 't', featureVersion: 1, modelVersion: null, policyVersion: null, cohort: 'default', host: { hostname: 'h', platform: 'linux', arch: 'x64', cores: 1 }, startedAt: 1 },
-    });
-  const will = status('offline', 'lwt');
-  const client = await mqtt.connectAsync(url, { clientId: `fake-${id}`, protocolVersion: 4, reconnectPeriod: 0, will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true } });
-  const online = status('online', 'start');
-  await client.publishAsync(online.topic, online.payload, { qos: 1, retain: true });
-  return { client, send: async (bytes) => void (await client.publishAsync(topicFor('updates', id), Buffer.from(bytes), { qos: 1 })) };
-}
-
-function update(roundId: string, agentId: string, v = 0.01): Uint8Array {
-  const u: Update = {
-    roundId,
-    agentId,
-    baseVersion: 0,
-    numSamples: 100,
-    quantization: 'f16',
-    clipNorm: null,
-    noiseMultiplier: 0,
-    tensors: flattenWeights(BASE).map((t) => ({ ...t, data: new Float32Array(t.data.length).fill(v) })),
-  };
-  return encodeUpdate(u);
-}
 
 async function startRound(api: string): Promise<RoundRecord> {
   const r = await fetch(`${api}/api/federation/rounds`, { method: 'POST', headers: AUTH, body: '{}' });

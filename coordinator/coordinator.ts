@@ -78,7 +78,7 @@ export class Coordinator {
       }
 
       const router = new Router(this.log, this.counters);
-      registerIngest(router, this.store, c.enrolment, this.counters, this.log);
+      registerIngest(router, this.store, c.enrolment, this.counters, this.log, { onEvent: (id, body) => this.rounds.onEvent(id, body) });
       router.on('reply', (msg) => {
         this.pendingCmds.get(msg.corr)?.(msg.body);
       });

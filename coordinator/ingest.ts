@@ -1,5 +1,6 @@
 import type { Counters } from '../shared/observe/counters.ts';
 import type { Logger } from '../shared/observe/log.ts';
+import type { EventBody } from '../shared/protocol/messages.ts';
 import type { Router } from '../shared/protocol/router.ts';
 import type { CoordinatorConfig } from './config.ts';
 import type { CoordinatorStore } from './store/store.ts';
@@ -15,7 +16,15 @@ export const INGEST_METRICS = {
  * Registry and ingest: the handlers that turn validated agent messages into rows. Handlers
  * run before the PUBACK (see MqttConnection.onMessage), so "acknowledged" means "stored".
  */
-export function registerIngest(router: Router, store: CoordinatorStore, enrolment: CoordinatorConfig['enrolment'], counters: Counters, log: Logger, now = Date.now): void {
+export function registerIngest(
+  router: Router,
+  store: CoordinatorStore,
+  enrolment: CoordinatorConfig['enrolment'],
+  counters: Counters,
+  log: Logger,
+  o: { now?: () => number; onEvent?: (agentId: string, body: EventBody) => void } = {},
+): void {
+  const now = o.now ?? Date.now;
   counters.define(INGEST_METRICS.stored, 'Agent messages stored, by kind');
   counters.define(INGEST_METRICS.duplicates, 'Agent messages already stored (redeliveries), by kind');
   counters.define(INGEST_METRICS.online, 'Agents whose last status is online', 'gauge');
@@ -51,6 +60,8 @@ export function registerIngest(router: Router, store: CoordinatorStore, enrolmen
   router.on('events', (msg, ctx) => {
     const fresh = store.addEvent(msg.id, ctx.id!, msg.corr, msg.ts, msg.body, now());
     count('event', fresh);
-    if (fresh) log.info({ agent: ctx.id, type: msg.body.type, severity: msg.body.severity, corr: msg.corr }, msg.body.summary);
+    if (!fresh) return;
+    log.info({ agent: ctx.id, type: msg.body.type, severity: msg.body.severity, corr: msg.corr }, msg.body.summary);
+    o.onEvent?.(ctx.id!, msg.body);
   });
 }

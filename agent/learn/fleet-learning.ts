@@ -1,6 +1,6 @@
 import type { Counters } from '../../shared/observe/counters.ts';
 import type { Logger } from '../../shared/observe/log.ts';
-import type { EventBody, ModelBody, RoundBody } from '../../shared/protocol/messages.ts';
+import type { EventBody, ModelBody, RoundBody, RoundDecline } from '../../shared/protocol/messages.ts';
 import type { ModelExpectation } from '../detect/model-file.ts';
 import type { AgentStore } from '../store/store.ts';
 import { GlobalModelAcceptance } from './accept.ts';
@@ -53,7 +53,21 @@ export class FleetLearning {
       return out;
     };
     this.keeper = new FleetModelKeeper({ expect: o.expect, dir: o.modelDir, onLoadError: (why) => o.log.warn({ why }, 'saved global model unreadable; waiting for the coordinator to send it again') });
-    this.participant = new Participant({ agentId: o.agentId, config: o.config, keeper: this.keeper, samples, publish: o.publish, log: o.log, counters: o.counters });
+    this.participant = new Participant({
+      agentId: o.agentId,
+      config: o.config,
+      keeper: this.keeper,
+      samples,
+      publish: o.publish,
+      log: o.log,
+      counters: o.counters,
+      // Telling the coordinator lets the round close without waiting for its deadline. A run cut short by a stop or by the round closing has nothing to say.
+      onResult: (r) => {
+        if (r.ok || r.reason === 'cancelled') return;
+        const roundDecline: RoundDecline = { roundId: r.roundId, reason: r.reason, detail: r.detail };
+        o.emit({ type: 'notice', severity: 'info', summary: `sat out federated round ${r.roundId}: ${r.detail}`, data: { roundDecline } });
+      },
+    });
     this.acceptance =
       o.host && o.config.accept.enabled
         ? new GlobalModelAcceptance({ config: o.config, host: o.host, samples, featureVersion: o.expect.featureVersion, modelDir: o.modelDir, emit: o.emit, log: o.log, counters: o.counters, ...(o.onSwapped ? { onSwapped: o.onSwapped } : {}) })

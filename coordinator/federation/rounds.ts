@@ -5,7 +5,7 @@ import type { Update } from '../../shared/federation/update-codec.ts';
 import { decodeUpdate } from '../../shared/federation/update-codec.ts';
 import type { Counters } from '../../shared/observe/counters.ts';
 import type { Logger } from '../../shared/observe/log.ts';
-import type { ModelBody, RoundBody } from '../../shared/protocol/messages.ts';
+import { RoundDeclineSchema, type EventBody, type ModelBody, type RoundBody } from '../../shared/protocol/messages.ts';
 import { REJECTED_METRIC } from '../../shared/protocol/router.ts';
 import { STRATEGY_NAMES, type FederationConfig, type StrategyName } from './config.ts';
 import { GlobalModel, type CurrentModel } from './global-model.ts';
@@ -22,8 +22,12 @@ export const ROUND_METRICS = {
   rounds: 'homeostat_fed_rounds_total',
   updates: 'homeostat_fed_updates_accepted_total',
   updateBytes: 'homeostat_fed_update_bytes_total',
+  declines: 'homeostat_fed_declines_total',
   modelVersion: 'homeostat_fed_model_version',
 } as const;
+
+/** How a sampled agent's decline is kept among the round's refusals (it is the agent's refusal to send). */
+const DECLINED = 'declined';
 
 /** Why a round could not be opened; the API answers 409 with the message. */
 export class RoundRefused extends Error {
@@ -77,6 +81,7 @@ export class Rounds {
     c.define(ROUND_METRICS.rounds, 'Federated rounds closed, by outcome (published, below_minimum, failed)');
     c.define(ROUND_METRICS.updates, 'Federated updates accepted into a round');
     c.define(ROUND_METRICS.updateBytes, 'Bytes of accepted federated updates');
+    c.define(ROUND_METRICS.declines, 'Sampled agents that said they sit a round out (too few samples, training failed)');
     c.define(ROUND_METRICS.modelVersion, 'Version of the current global model', 'gauge');
     c.define(REJECTED_METRIC, 'Incoming MQTT messages rejected, by topic key and reason');
     this.running = true;
@@ -182,7 +187,30 @@ export class Rounds {
     this.d.counters.inc(ROUND_METRICS.updates);
     this.d.counters.inc(ROUND_METRICS.updateBytes, {}, payload.byteLength);
     this.d.log.info({ agent: u.agentId, round: a.roundId, bytes: payload.byteLength, samples: u.numSamples, quantization: u.quantization }, 'federated update accepted');
-    if (this.d.store.updates(a.roundId).length >= open.sampled.size) void this.finish(a.roundId, 'every sampled agent reported');
+    this.closeIfAllAnswered(a.roundId, open.sampled);
+  }
+
+  /**
+   * An agent's event. A notice carrying `roundDecline` for the open round, from an agent sampled
+   * for it that has sent nothing, records that it sits the round out (kept with the round's
+   * refusals as `declined`, so a restart still knows), so the round need not wait for it.
+   */
+  onEvent(agentId: string, body: EventBody): void {
+    const d = RoundDeclineSchema.safeParse(body.data.roundDecline);
+    const open = this.open;
+    if (body.type !== 'notice' || !d.success || !open || d.data.roundId !== open.record.id || !open.sampled.has(agentId)) return;
+    if (this.d.store.hasUpdate(open.record.id, agentId)) return;
+    this.d.store.addRejection(open.record.id, agentId, DECLINED, `${d.data.reason}: ${d.data.detail}`, this.d.clock.now());
+    this.d.counters.inc(ROUND_METRICS.declines);
+    this.d.log.info({ agent: agentId, round: open.record.id, reason: d.data.reason, detail: d.data.detail }, 'a sampled agent sits the round out');
+    this.closeIfAllAnswered(open.record.id, open.sampled);
+  }
+
+  /** Closes the round once every sampled agent has sent its update or declined. */
+  private closeIfAllAnswered(roundId: string, sampled: Set<string>): void {
+    const answered = new Set(this.d.store.updates(roundId).map((u) => u.agentId));
+    for (const r of this.d.store.rejections(roundId)) if (r.reason === DECLINED) answered.add(r.agentId);
+    if ([...sampled].every((id) => answered.has(id))) void this.finish(roundId, 'every sampled agent reported or declined');
   }
 
   /** Closes a round: aggregate what arrived, publish a new model if there is one, record why. Idempotent. */
@@ -208,13 +236,14 @@ export class Rounds {
       return { agentId: u.agentId, numSamples: u.numSamples, delta: u.tensors };
     });
     const reported = new Set(results.map((r) => r.agentId));
-    const lastRefusal = new Map(this.d.store.rejections(roundId).map((r) => [r.agentId, r.reason]));
+    const lastRefusal = new Map(this.d.store.rejections(roundId).map((r) => [r.agentId, r]));
     const failures: ClientFailure[] = a.sampled
       .filter((id) => !reported.has(id))
       .map((id) => {
         const refused = lastRefusal.get(id);
+        if (refused?.reason === DECLINED) return { agentId: id, reason: `sat the round out (${refused.detail})` };
         const base = this.d.isOnline(id) ? 'no update by the deadline' : 'offline (disconnected) without sending an update';
-        return { agentId: id, reason: refused ? `${base}; its update was refused (${refused})` : base };
+        return { agentId: id, reason: refused ? `${base}; its update was refused (${refused.reason})` : base };
       });
     const name = (STRATEGY_NAMES as readonly string[]).includes(a.strategy) ? (a.strategy as StrategyName) : this.d.config.strategy;
     const strategy = strategyFor(name, { minResults: a.minParticipants, trimBeta: this.d.config.trimBeta, clipNorm: a.clipNorm ?? this.d.config.clipNorm });

@@ -49,6 +49,13 @@ export const EventBodySchema = z.object({
 });
 export type EventBody = z.infer<typeof EventBodySchema>;
 
+/**
+ * In a notice event's `data.roundDecline`: a sampled agent sits a federated round out (too few
+ * samples, training failed), so the coordinator need not wait for it until the deadline.
+ */
+export const RoundDeclineSchema = z.object({ roundId: z.string().min(1).max(64), reason: z.string().min(1).max(64), detail: z.string().max(1000) });
+export type RoundDecline = z.infer<typeof RoundDeclineSchema>;
+
 /** Requests to one agent; the reply goes to agents/{id}/reply with `corr` = the request id. */
 export const CmdBodySchema = z.discriminatedUnion('command', [
   z.object({ command: z.literal('ping') }),

@@ -12,9 +12,9 @@ const TOKEN = 'test-admin-token-0123456789';
 let fleet: Fleet;
 let agent: Agent | undefined;
 before(async () => {
-  // One participant is enough to open a round; its empty store makes it sit the round out, so
-  // the round closes at its deadline without a model, and says so.
-  fleet = await startFleet('aedes', { federation: { minParticipants: 1, deadlineSec: 2 } });
+  // One participant is enough to open a round; its empty store makes it sit the round out and
+  // say so, so the round closes long before its deadline, without a model, and says why.
+  fleet = await startFleet('aedes', { federation: { minParticipants: 1, deadlineSec: 600 } });
 });
 after(async () => {
   await agent?.stop();
@@ -40,7 +40,9 @@ test('round start opens a round over the online agent; round list shows how it e
   assert.equal(start.code, 0, start.stderr);
   assert.match(start.stdout, /^round \S+ open: 1 agent\(s\) sampled \(cli-round-a\), median from model v0, deadline \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\n$/);
   const id = /^round (\S+)/.exec(start.stdout)![1]!;
-  await waitFor(async () => (await cli(['coordinator', 'round', 'list', ...api])).stdout.includes('below_minimum'), 20_000, 'the round closed');
+  await waitFor(async () => (await cli(['coordinator', 'round', 'list', ...api])).stdout.includes('below_minimum'), 20_000, 'the round closed (the agent declined)');
   const list = await cli(['coordinator', 'round', 'list', ...api]);
-  assert.match(list.stdout, new RegExp(`^${id} .* median {2}0/1 used, 1 failed, 0 rejected {2}below_minimum\\n {4}\\S`));
+  assert.match(list.stdout, new RegExp(`^${id} .* median {2}0/1 used, 1 failed, 0 rejected {2}below_minimum\\n {4}every sampled agent reported or declined: `));
+  const failures = fleet.coordinator.rounds.store.round(id)!.summary!.failures;
+  assert.match(failures[0]!.reason, /^sat the round out \(not_enough_data: 0 normal samples, learn\.minSamples is 1800\)$/);
 });

@@ -135,6 +135,29 @@ describe('federated rounds', () => {
     await h.close();
   });
 
+  it('a sampled agent that declines is a failure with its reason, and the round does not wait for it; other declines are ignored', async () => {
+    const h = harness('decline.db', { minParticipants: 1 }, new FakeClock(), new Set(['a1', 'a2']));
+    const r = await h.rounds.startRound();
+    const decline = (agent: string, roundId: string, type: 'notice' | 'action' = 'notice') =>
+      h.rounds.onEvent(agent, { type, severity: 'info', summary: 'sat out', data: { roundDecline: { roundId, reason: 'not_enough_data', detail: '12 normal samples, learn.minSamples is 1800' } } });
+    decline('a2', 'r-other');
+    decline('a9', r.id);
+    decline('a2', r.id, 'action');
+    h.rounds.onEvent('a2', { type: 'notice', severity: 'info', summary: 'malformed', data: { roundDecline: { roundId: r.id } } });
+    send(h, update(r.id, 'a1'));
+    await h.clock.advance(0);
+    assert.equal(h.store.round(r.id)!.state, 'open', 'only a well-formed notice from a sampled agent for this round counts');
+    decline('a2', r.id);
+    await h.clock.advance(0);
+    const closed = h.store.round(r.id)!;
+    assert.equal(closed.outcome, 'published', closed.note ?? '');
+    assert.match(closed.note!, /^every sampled agent reported or declined/);
+    assert.deepEqual(closed.summary!.failures, [{ agentId: 'a2', reason: 'sat the round out (not_enough_data: 12 normal samples, learn.minSamples is 1800)' }]);
+    assert.equal(h.counters.snapshot()['homeostat_fed_declines_total']?.[0]?.value, 1);
+    assert.deepEqual(rejected(h), {}, 'a decline is not a rejected message');
+    await h.close();
+  });
+
   it('refuses, records and counts: wrong round, not sampled, duplicate, wrong base, wrong shape, late', async () => {
     const h = harness('reject.db', { sampleFraction: 0.5 }, new FakeClock(), new Set(['a1', 'a2', 'a3', 'a4']));
     const r = await h.rounds.startRound();

@@ -20,14 +20,30 @@ export const ThresholdOptionsSchema = z
     capacity: z.number().int().min(10).default(3600),
     /** SPOT's initial threshold t: this empirical quantile of the scores. */
     level: z.number().gt(0.5).lt(1).default(0.98),
-    /** SPOT's risk q: the chance that a normal score exceeds the threshold. */
-    risk: z.number().gt(0).lt(0.5).default(1e-4),
+    /**
+     * SPOT's risk q: the chance that a normal score exceeds the threshold. 1e-2, not SPOT's usual
+     * 1e-4: replaying the agent's loop on SMD (models/eval/sweep-threshold.ts, docs/detection.md
+     * "The agent's threshold on SMD") gave mean F1 0.307 at 1e-2 against 0.074 at 1e-4, whose
+     * heavy-tailed extrapolation ended the threshold at 73–106 on three machines whose best-F1
+     * thresholds are 4–42. With level 0.98, q·n/N_t = 0.5, so the threshold stays inside the
+     * observed tail (about the 99th percentile of recent normal scores); the k-of-n debounce, not
+     * q, keeps single crossings from alarming.
+     */
+    risk: z.number().gt(0).lt(0.5).default(1e-2),
     /** Fewer peaks over t than this and the GPD fit is not trusted: fall back to a plain quantile. */
     minPeaks: z.number().int().min(3).default(10),
     /** The plain quantile used while too few peaks exist. */
     fallbackLevel: z.number().gt(0.5).lt(1).default(0.999),
     /** Recompute the threshold after this many new scores (60 = once a minute at 1 Hz). */
     recalibrateEvery: z.number().int().min(1).default(60),
+    /**
+     * Scores over this bound are not learned once a threshold exists (counted as `refused`):
+     * `none` learns every score it is given; `initial` refuses those over SPOT's initial level t;
+     * `threshold` those over the threshold itself. Guards against the threshold creeping up on
+     * undetected anomalous scores, but on SMD (models/eval/sweep-threshold.ts) both lowered F1
+     * @ SPOT: a tail cut at each recalibration ratchets the threshold down. Hence `none`.
+     */
+    learnCeiling: z.enum(['none', 'initial', 'threshold']).default('none'),
   })
   .refine((o) => o.warmup <= o.capacity, { message: 'warmup must not exceed capacity' });
 export type ThresholdOptions = z.infer<typeof ThresholdOptionsSchema>;
@@ -111,6 +127,8 @@ export interface ThresholdStatus {
   scores: number;
   needed: number;
   overwritten: number;
+  /** Scores not learned because they were over `learnCeiling`. */
+  refused: number;
   last: Calibration | null;
 }
 
@@ -125,6 +143,7 @@ export class ThresholdCalibrator {
   private next = 0;
   private sinceCalibration = 0;
   private overwritten = 0;
+  private refused = 0;
   private current: Calibration | null = null;
 
   constructor(options: ThresholdOptionsInput = {}) {
@@ -135,6 +154,11 @@ export class ThresholdCalibrator {
   /** Adds one normal score; returns true when this add recalibrated the threshold. */
   add(score: number): boolean {
     if (!Number.isFinite(score)) return false;
+    const ceiling = this.options.learnCeiling;
+    if (this.current && ceiling !== 'none' && score > (ceiling === 'initial' ? this.current.initial : this.current.threshold)) {
+      this.refused++;
+      return false;
+    }
     if (this.size === this.ring.length) this.overwritten++;
     else this.size++;
     this.ring[this.next] = score;
@@ -159,6 +183,7 @@ export class ThresholdCalibrator {
       scores: this.size,
       needed: this.options.warmup,
       overwritten: this.overwritten,
+      refused: this.refused,
       last: this.current,
     };
   }

@@ -60,7 +60,7 @@ for (const [name, draw, seed] of [['exponential', exponential, 1], ['chi-square(
 
 test('SPOT extrapolates past the data: at risk 1e-4 the threshold is above every calibration score yet not absurd', () => {
   const scores = sample(3600, 4, exponential);
-  const cal = calibrate(scores, defaults);
+  const cal = calibrate(scores, { ...defaults, risk: 1e-4 });
   // For Exp(1), P(X > z) = e^(−z): the exact z for 1e-4 is ln(1e4) ≈ 9.21.
   assert.ok(cal.threshold > Math.max(...scores), `threshold ${cal.threshold} not above the sample maximum`);
   assert.ok(Math.abs(cal.threshold - Math.log(1e4)) < 2, `threshold ${cal.threshold} far from ln(1e4)`);
@@ -69,7 +69,7 @@ test('SPOT extrapolates past the data: at risk 1e-4 the threshold is above every
 test('injected spikes at known positions are all flagged; clean points almost never', () => {
   const r = rng(5);
   const calibration = Array.from({ length: 3600 }, () => chiSquare(r));
-  const { threshold } = calibrate(calibration, defaults);
+  const { threshold } = calibrate(calibration, { ...defaults, risk: 1e-4 });
   const spikeAt = new Set([100, 1234, 2500, 2501, 2502, 4000, 7777]);
   const stream = Array.from({ length: 10_000 }, (_, i) => (spikeAt.has(i) ? 10 + chiSquare(r) * 2 : chiSquare(r)));
   const flagged = stream.flatMap((s, i) => (s > threshold ? [i] : []));
@@ -117,4 +117,24 @@ test('calibrator ignores non-finite scores and options are validated', () => {
   assert.equal(c.status().scores, 0);
   assert.throws(() => new ThresholdCalibrator({ warmup: 500, capacity: 100 }), /warmup must not exceed capacity/);
   assert.throws(() => new ThresholdCalibrator({ risk: 0 }), /risk/);
+});
+
+test('learnCeiling: once a threshold exists, scores over the chosen bound are refused and counted', () => {
+  const r = rng(9);
+  for (const ceiling of ['initial', 'threshold'] as const) {
+    const c = new ThresholdCalibrator({ warmup: 100, capacity: 1000, recalibrateEvery: 10, learnCeiling: ceiling });
+    for (let i = 0; i < 100; i++) c.add(exponential(r));
+    const last = c.status().last!;
+    const bound = ceiling === 'initial' ? last.initial : last.threshold;
+    assert.equal(c.add(bound * 2), false);
+    assert.equal(c.status().refused, 1);
+    assert.equal(c.status().scores, 100);
+    c.add(bound / 2);
+    assert.equal(c.status().scores, 101);
+  }
+  const none = new ThresholdCalibrator({ warmup: 10, capacity: 100 });
+  for (let i = 0; i < 10; i++) none.add(exponential(r));
+  none.add(1e9);
+  assert.equal(none.status().refused, 0);
+  assert.equal(none.status().scores, 11);
 });

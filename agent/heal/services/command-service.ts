@@ -7,19 +7,24 @@ import { ServiceCommandError, type ServiceAdapter, type ServiceStatus } from './
 
 /**
  * A service the agent runs itself: started in its own session (detached, so it outlives the
- * agent and its process group can be signalled as a whole), tracked through a pidfile whose pid
- * must still carry the service's argv.
+ * agent and its process group can be signalled as a whole), tracked through a pidfile. The pid is
+ * the service while it is the very process the agent started (pid and start time, kept beside
+ * the pidfile in `<pidfile>.start`), whatever its cmdline says now: nginx and `process.title`
+ * rewrite theirs. A pidfile the agent did not write (the service's own, or one left from before)
+ * is trusted only while its pid still carries the declared argv.
  */
 export class CommandServiceAdapter implements ServiceAdapter {
   readonly kind = 'command';
   readonly name: string;
   private readonly pidfile: string;
+  private readonly startRecord: string;
   private readonly logFile: string | undefined;
 
   constructor(private readonly decl: CommandService) {
     this.name = decl.name;
     // Resolved once: the agent's cwd must not change which file a relative config path means.
     this.pidfile = resolve(decl.pidfile);
+    this.startRecord = `${this.pidfile}.start`;
     this.logFile = decl.logFile ? resolve(decl.logFile) : undefined;
   }
 
@@ -52,7 +57,10 @@ export class CommandServiceAdapter implements ServiceAdapter {
       });
       child.unref();
       const pid = child.pid!;
-      this.writePidfile(pid);
+      // The start time is fixed at fork, so it can be read before the child has exec'd.
+      const startTicks = readProc(pid)?.startTicks;
+      this.writeAtomically(this.pidfile, `${pid}\n`);
+      if (startTicks !== undefined) this.writeAtomically(this.startRecord, `${pid} ${startTicks}\n`);
       return { running: true, pid, detail: `started as pid ${pid}` };
     } finally {
       if (typeof out === 'number') closeSync(out); // the child holds its own copy
@@ -62,7 +70,7 @@ export class CommandServiceAdapter implements ServiceAdapter {
   async stop(signal?: AbortSignal): Promise<ServiceStatus & { stoppedPid?: number }> {
     const cur = this.inspect();
     if (!cur.proc) {
-      rmSync(this.pidfile, { force: true });
+      this.forget();
       return { running: false, detail: `not running (${cur.detail})` };
     }
     const p = cur.proc;
@@ -73,7 +81,7 @@ export class CommandServiceAdapter implements ServiceAdapter {
       group: p.pgrp === p.pid,
       ...(signal ? { signal } : {}),
     });
-    rmSync(this.pidfile, { force: true });
+    this.forget();
     return { running: false, stoppedPid: p.pid, detail: `stopped pid ${p.pid} (${r.how.replace(/_/g, ' ')}, ${Math.round(r.waitedMs)} ms)` };
   }
 
@@ -96,17 +104,33 @@ export class CommandServiceAdapter implements ServiceAdapter {
     const p = readProc(pid);
     // A process being torn down has already lost its cmdline (mm released) before it turns zombie.
     if (!p || p.state === 'Z' || p.state === 'X' || p.cmdline.length === 0) return { proc: null, detail: `pid ${pid} from ${this.pidfile} is not running` };
+    if (this.startedHere(p)) return { proc: p, detail: `running as pid ${pid}` };
     if (!cmdlineMatches(p.cmdline, this.decl.argv)) {
       return { proc: null, detail: `pid ${pid} from ${this.pidfile} is now another program (${JSON.stringify(p.cmdline.slice(0, 4))}): stale pidfile, pid reused` };
     }
     return { proc: p, detail: `running as pid ${pid}` };
   }
 
-  /** Write-then-rename, so a reader never sees a half-written pid. */
-  private writePidfile(pid: number): void {
-    mkdirSync(dirname(this.pidfile), { recursive: true });
-    const tmp = `${this.pidfile}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${pid}\n`);
-    renameSync(tmp, this.pidfile);
+  /** Is this the process the agent started (same pid, same start time)? */
+  private startedHere(p: ProcInfo): boolean {
+    try {
+      const [pid, ticks] = readFileSync(this.startRecord, 'utf8').trim().split(' ').map(Number);
+      return pid === p.pid && ticks === p.startTicks;
+    } catch {
+      return false;
+    }
+  }
+
+  private forget(): void {
+    rmSync(this.pidfile, { force: true });
+    rmSync(this.startRecord, { force: true });
+  }
+
+  /** Write-then-rename, so a reader never sees a half-written file. */
+  private writeAtomically(path: string, text: string): void {
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
   }
 }

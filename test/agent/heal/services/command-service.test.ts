@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { CommandServiceAdapter } from '../../../../agent/heal/services/command-service.ts';
-import { isAlive } from '../../../../agent/heal/services/linux-process.ts';
+import { isAlive, readProc } from '../../../../agent/heal/services/linux-process.ts';
 import { CommandServiceSchema } from '../../../../agent/heal/services/schema.ts';
 import { ServiceCommandError } from '../../../../agent/heal/services/service.ts';
 import { freePort } from '../../../support/ports.ts';
@@ -73,6 +73,18 @@ test('a pidfile whose pid now runs another program is not the service, and stop(
   assert.match(s.detail, /is now another program .*pid reused/);
   await svc.stop();
   assert.equal(isAlive(process.pid), true);
+});
+
+test('a service that rewrites its own title (as nginx does) is still the process the agent started: running, and stop() stops it', async () => {
+  const title = `homeostat-retitled-${process.pid}`;
+  const svc = service({ name: 't', kind: 'command', argv: [process.execPath, '-e', `process.title = ${JSON.stringify(title)}; setInterval(() => {}, 1000)`], pidfile: join(dir, 't.pid') });
+  const { pid } = await svc.start();
+  await waitFor(() => readProc(pid!)?.cmdline[0] === title, 10_000, 'the title rewritten');
+  assert.deepEqual(await svc.status(), { running: true, pid, detail: `running as pid ${pid}` });
+  const stopped = await svc.stop();
+  assert.equal(stopped.stoppedPid, pid);
+  assert.equal(isAlive(pid!), false);
+  assert.equal((await svc.status()).running, false);
 });
 
 test('start is idempotent: a second start does not spawn a second copy', async () => {

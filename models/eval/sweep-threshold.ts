@@ -8,7 +8,6 @@
 import type { DebounceOptionsInput } from '../../agent/detect/debounce.ts';
 import type { ThresholdOptionsInput } from '../../agent/detect/threshold.ts';
 import { AutoencoderScorer } from '../autoencoder/scorer.ts';
-import type { Prf } from './metrics.ts';
 import { listMachines, loadMachine } from './smd.ts';
 import { spotF1 } from './spot-threshold.ts';
 
@@ -42,7 +41,9 @@ const VARIANTS: Array<{ name: string; threshold?: ThresholdOptionsInput; debounc
 ];
 for (const v of VARIANTS) if ((v.debounce?.k ?? BASE_DEBOUNCE.k!) <= WINDOW) throw new Error(`variant "${v.name}": k must exceed the window (${WINDOW}) so a one-sample blip cannot open an anomaly`);
 
-const results = VARIANTS.map(() => [] as Prf[]);
+const results = VARIANTS.map(() => [] as Array<ReturnType<typeof spotF1>>);
+/** SMD rows are one minute apart: test days per machine. */
+const days: number[] = [];
 for (const name of listMachines(dataDir)) {
   process.stderr.write(`sweep-threshold: ${name}\n`);
   const m = loadMachine(dataDir, name);
@@ -50,15 +51,18 @@ for (const name of listMachines(dataDir)) {
   await scorer.fit(m.train, m.features);
   const train = (await scorer.score(m.train, m.features)).scores;
   const test = (await scorer.score(m.test, m.features)).scores;
+  days.push(m.labels.length / 1440);
   VARIANTS.forEach((v, k) =>
     results[k]!.push(spotF1(train, test, m.labels, { threshold: { ...BASE, ...v.threshold }, debounce: { ...BASE_DEBOUNCE, ...v.debounce } })),
   );
 }
 const mean = (xs: number[]) => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(3);
-console.log(`| variant | mean F1 @ SPOT | mean P | mean R | per machine F1 (last threshold) |
-|---|---|---|---|---|
+const totalDays = days.reduce((a, b) => a + b, 0);
+console.log(`| variant | mean F1 @ SPOT | mean P | mean R | false alarms per day | per machine F1 (last threshold) |
+|---|---|---|---|---|---|
 ${VARIANTS.map((v, k) => {
   const rs = results[k]!;
   const per = rs.map((r) => `${r.f1.toFixed(3)} (${(r.threshold ?? NaN).toFixed(1)})`).join(' ');
-  return `| ${v.name} | ${mean(rs.map((r) => r.f1))} | ${mean(rs.map((r) => r.p))} | ${mean(rs.map((r) => r.r))} | ${per} |`;
+  const falsePerDay = rs.reduce((s, r) => s + r.falseEpisodes, 0) / totalDays;
+  return `| ${v.name} | ${mean(rs.map((r) => r.f1))} | ${mean(rs.map((r) => r.p))} | ${mean(rs.map((r) => r.r))} | ${falsePerDay.toFixed(2)} | ${per} |`;
 }).join('\n')}`);

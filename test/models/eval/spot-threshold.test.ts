@@ -22,6 +22,17 @@ test('a raised stretch is flagged from the debounce on, and its scores are never
   // 300 raised scores against a ring of 100: had they been learned the threshold would have
   // climbed to their level.
   assert.ok(r.threshold < 10, `threshold ${r.threshold} stayed at the normal scale`);
+  assert.deepEqual([r.episodes, r.falseEpisodes], [1, 0], 'one anomaly, over labelled rows');
+});
+
+test('an anomaly opened over unlabelled rows is a false alarm', () => {
+  const train = normalScores(500, 5);
+  const test = normalScores(600, 6);
+  const labels = test.map((_, i) => (i >= 400 && i < 450 ? 1 : 0));
+  for (let i = 100; i < 150; i++) test[i] = 20 + test[i]!;
+  for (let i = 400; i < 450; i++) test[i] = 20 + test[i]!;
+  const r = spotF1(train, test, labels, small);
+  assert.deepEqual([r.episodes, r.falseEpisodes], [2, 1]);
 });
 
 test('a one-tick spike is not an anomaly for the agent, and is learned as normal', () => {

@@ -1,5 +1,3 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AutoencoderModel } from '../../models/autoencoder/spec.ts';
 import { meanStd } from '../../models/autoencoder/standardize.ts';
 import { buildOnnx } from '../../models/onnx/builder.ts';

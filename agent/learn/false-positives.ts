@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forward, type AutoencoderModel } from '../../models/autoencoder/spec.ts';
 import { windows } from '../../models/autoencoder/scorer.ts';
+import { quantile } from '../detect/threshold.ts';
 
 /**
  * The acceptance test's measure: how many windows of a node's own held-out normal data a model
@@ -16,24 +17,23 @@ export const HOLDOUT_SHARE = 0.2;
 /** Windows scored per slice before `pause()`. */
 const SCORE_SLICE = 512;
 
-/** Scores every window of `rows` with the reference forward pass, in slices with a pause between. */
+/**
+ * Scores every window of `rows` with the reference forward pass, in slices with a pause between.
+ * Windows are built a slice at a time: all at once they are W times the rows (~40 MB for a day).
+ */
 export async function scoreWindows(m: AutoencoderModel, rows: Float32Array, pause: () => Promise<void>): Promise<Float32Array> {
   const f = m.features;
-  const x = windows(rows, f, m.window);
-  const n = x.length / (m.window * f);
+  const W = m.window;
+  const n = Math.max(0, rows.length / f - W + 1);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += SCORE_SLICE) {
     const k = Math.min(SCORE_SLICE, n - i);
-    out.set(forward(m, x.subarray(i * m.window * f, (i + k) * m.window * f)).score, i);
+    out.set(forward(m, windows(rows.subarray(i * f, (i + k + W - 1) * f), f, W)).score, i);
     await pause();
   }
   return out;
 }
 
-function quantile(xs: Float32Array, q: number): number {
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
-}
 
 /** Rows split into the calibration part and the held-out tail (which starts W−1 rows early, so its first window is whole). */
 export function splitHoldout(rows: Float32Array, f: number, window: number): { calibration: Float32Array; holdout: Float32Array } {
@@ -44,7 +44,8 @@ export function splitHoldout(rows: Float32Array, f: number, window: number): { c
 
 /** Share of held-out windows scored above the model's own calibration quantile. */
 export async function falsePositiveRate(m: AutoencoderModel, calibration: Float32Array, holdout: Float32Array, pause: () => Promise<void>): Promise<number> {
-  const threshold = quantile(await scoreWindows(m, calibration, pause), CALIBRATION_QUANTILE);
+  // The same interpolated quantile the detector's threshold uses.
+  const threshold = quantile(Float64Array.from(await scoreWindows(m, calibration, pause)).sort(), CALIBRATION_QUANTILE);
   const s = await scoreWindows(m, holdout, pause);
   let over = 0;
   for (const v of s) if (v > threshold) over++;

@@ -7,6 +7,7 @@ import { GlobalModelAcceptance } from './accept.ts';
 import { FleetModelKeeper, type FleetModel } from './fleet-model.ts';
 import type { LearnConfig } from './learn-config.ts';
 import type { ModelHost } from './local-tuning.ts';
+import { nextTurn } from './pacer.ts';
 import { Participant, type ParticipantOptions } from './participant.ts';
 
 export const FLEET_MODELS_METRIC = 'homeostat_learn_fleet_models_received_total';
@@ -108,6 +109,7 @@ export class FleetLearning {
 
   private async drain(): Promise<void> {
     try {
+      await nextTurn();
       for (let next = this.toConsider; next; next = this.toConsider) {
         this.toConsider = null;
         await this.acceptance!.consider(next, this.abort.signal);

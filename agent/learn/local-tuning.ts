@@ -33,7 +33,7 @@ export type LocalTuningConfig = z.infer<typeof LocalTuningConfigSchema>;
 
 export type TuneResult =
   | { ok: true; version: string; fprCurrent: number; fprCandidate: number; samples: number; ms: number }
-  | { ok: false; reason: 'not_enough_data' | 'no_model' | 'worse' | 'refused' | 'failed'; detail: string };
+  | { ok: false; reason: 'not_enough_data' | 'no_model' | 'worse' | 'refused' | 'failed' | 'cancelled'; detail: string };
 
 export interface ModelHost {
   currentModel(): { model: AutoencoderModel; version: string } | null;
@@ -57,12 +57,14 @@ export interface LocalTunerOptions {
 export class LocalTuner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<TuneResult> | null = null;
+  /** Aborted by stop(): a retrain in progress ends at its next slice instead of holding the agent's shutdown. */
+  private readonly abort = new AbortController();
   private lastRun = 0;
   private readonly now: () => number;
 
   constructor(private readonly o: LocalTunerOptions) {
     this.now = o.now ?? Date.now;
-    o.counters.define('homeostat_learn_local_runs_total', 'Local fine-tuning runs by result (accepted, not_enough_data, worse, refused, failed)');
+    o.counters.define('homeostat_learn_local_runs_total', 'Local fine-tuning runs by result (accepted, not_enough_data, worse, refused, failed, cancelled)');
   }
 
   /** Checks hourly (or sooner for short periods) whether a retrain is due. */
@@ -79,13 +81,14 @@ export class LocalTuner {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.abort.abort(new Error('agent stopping'));
     await this.running;
   }
 
   /** One retrain; concurrent calls share the run in progress. */
   runOnce(): Promise<TuneResult> {
     this.running ??= this.tune()
-      .catch((e: unknown): TuneResult => ({ ok: false, reason: 'failed', detail: (e as Error).message }))
+      .catch((e: unknown): TuneResult => (this.abort.signal.aborted ? { ok: false, reason: 'cancelled', detail: 'the agent is stopping' } : { ok: false, reason: 'failed', detail: (e as Error).message }))
       .then((r) => {
         this.lastRun = this.now();
         this.report(r);
@@ -109,7 +112,7 @@ export class LocalTuner {
     const all = new Float32Array(rows.length * f);
     rows.forEach((r, i) => all.set(r.v, i * f));
     const { calibration: trainRows, holdout } = splitHoldout(all, f, current.model.window);
-    const pause = cpuPacer(c.cpuShare);
+    const pause = cpuPacer(c.cpuShare, this.abort.signal);
     // Normalisation stays local: this node's own mean/std, the fleet's (or base) weights as the start.
     const { mean, std } = meanStd(trainRows, f, DEFAULT_TRAIN.stdFloor);
     const start: AutoencoderModel = { ...current.model, mean: Float32Array.from(mean), std: Float32Array.from(std) };
@@ -145,8 +148,8 @@ export class LocalTuner {
     if (r.ok) {
       this.o.log.info(r, 'model retrained on local data and swapped in');
       this.o.emit({ type: 'notice', severity: 'info', summary: `model retrained on ${r.samples} local normal samples: ${r.version} in service (held-out false positives ${(100 * r.fprCandidate).toFixed(2)} % vs ${(100 * r.fprCurrent).toFixed(2)} % before)`, data: { ...r } });
-    } else if (r.reason === 'not_enough_data') {
-      this.o.log.info({ detail: r.detail }, 'local retrain skipped');
+    } else if (r.reason === 'not_enough_data' || r.reason === 'cancelled') {
+      this.o.log.info({ reason: r.reason, detail: r.detail }, 'local retrain skipped');
     } else {
       this.o.log.warn({ reason: r.reason, detail: r.detail }, 'local retrain not applied; the current model stays');
       this.o.emit({ type: 'notice', severity: r.reason === 'failed' ? 'warning' : 'info', summary: `local retrain not applied (${r.reason}): ${r.detail}`, data: { ...r } });

@@ -1,6 +1,13 @@
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
+ * Awaited first by background work started from a message handler: an async function runs
+ * synchronously up to its first await, so without this its first sqlite read and copies would
+ * run inside the handler, before the PUBACK and ahead of the sampling tick.
+ */
+export const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
  * The `pause()` long work on the agent's event loop calls between slices (trainer.ts yields every
  * ~10 ms): it rests long enough that work / (work + rest) stays at `cpuShare` of one core, so the
  * sampler's tick is never held up by more than one slice, and it throws once `signal` aborts, so

@@ -12,7 +12,7 @@ import { encodeBinaryOutgoing } from '../../shared/protocol/codec.ts';
 import type { RoundBody } from '../../shared/protocol/messages.ts';
 import type { FleetModel, FleetModelKeeper } from './fleet-model.ts';
 import type { LearnConfig } from './learn-config.ts';
-import { cpuPacer } from './pacer.ts';
+import { cpuPacer, nextTurn } from './pacer.ts';
 import { clipAndNoise } from './privatize.ts';
 import { mulberry32 } from './rng.ts';
 import { DEFAULT_TRAIN, train } from './trainer.ts';
@@ -136,6 +136,7 @@ export class Participant {
   }
 
   private async run(r: RoundBody, base: FleetModel, signal: AbortSignal): Promise<RoundResult> {
+    await nextTurn();
     const t0 = performance.now();
     const f = base.model.features;
     const rows = this.o.samples(r.training.maxSamples);

@@ -75,3 +75,17 @@ test('too little normal data: skipped and said so, the model unchanged', async (
   await s.detector.stop();
   s.store.close();
 });
+
+test('stop() ends a retrain in progress at its next slice: cancelled, the model unchanged, nothing saved', async () => {
+  const s = setup('stop', 1500, { epochs: 50, cpuShare: 0.2 });
+  await s.detector.start();
+  const run = s.tuner.runOnce();
+  await new Promise((r) => setTimeout(r, 100));
+  await s.tuner.stop();
+  assert.deepEqual(await run, { ok: false, reason: 'cancelled', detail: 'the agent is stopping' });
+  assert.equal(s.detector.status().modelOrigin, 'base');
+  assert.equal(existsSync(join(s.modelDir, 'current.onnx')), false);
+  assert.deepEqual(s.events, [], 'a stop is not news');
+  await s.detector.stop();
+  s.store.close();
+});

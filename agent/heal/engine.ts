@@ -56,6 +56,8 @@ interface Track {
   episode: { corr: string; startedAt: number } | null;
   /** The guard that last held this track back: a skip is recorded when it changes, not every tick. */
   lastGuard: string | null;
+  /** The state as last written to sqlite: an unchanged state is not written again (every tick would, for every rule). */
+  saved: string;
 }
 
 const EVENT_TYPE: Partial<Record<DecisionKind, EventBody['type']>> = {
@@ -168,8 +170,16 @@ export class HealEngine {
     // Tracks keyed by rule and target: rules that changed start fresh guard state only if their target changed.
     for (const [key, t] of this.tracks) {
       const r = p.rules.find((x) => x.id === t.rule.id);
-      if (!r || actionTarget(r.action) !== t.target) this.tracks.delete(key);
-      else t.rule = r;
+      if (r && actionTarget(r.action) === t.target) {
+        t.rule = r;
+        continue;
+      }
+      this.tracks.delete(key);
+      try {
+        this.o.journal.deleteTrack(key);
+      } catch (e) {
+        this.log.error({ rule: t.rule.id, err: (e as Error).message }, 'could not delete the guard state of a removed rule');
+      }
     }
     this.o.counters?.set(HEAL_METRICS.policyVersion, p.version);
     this.record(now, null, { decision: 'policy_applied', policyVersion: p.version, detail: `policy v${p.version} from ${source} in force: ${p.rules.length} rule(s)${p.dryRun ? ', dry-run' : ''}` });
@@ -432,7 +442,8 @@ export class HealEngine {
     const key = `${rule.id}|${target}`;
     let t = this.tracks.get(key);
     if (!t) {
-      t = { key, rule, target, state: this.o.journal.track(key), phase: { kind: 'idle' }, episode: null, lastGuard: null };
+      const state = this.o.journal.track(key);
+      t = { key, rule, target, state, phase: { kind: 'idle' }, episode: null, lastGuard: null, saved: JSON.stringify(state) };
       this.tracks.set(key, t);
     }
     return t;
@@ -443,8 +454,11 @@ export class HealEngine {
   }
 
   private save(t: Track, now: number): void {
+    const json = JSON.stringify(t.state);
+    if (json === t.saved) return;
     try {
-      this.o.journal.saveTrack(t.key, t.state, now);
+      this.o.journal.saveTrack(t.key, json, now);
+      t.saved = json;
     } catch (e) {
       this.log.error({ rule: t.rule.id, err: (e as Error).message }, 'could not persist guard state; it is kept in memory');
     }

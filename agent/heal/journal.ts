@@ -20,7 +20,7 @@ export interface Intent {
 export class HealJournal {
   private readonly stmt;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.stmt = {
       intent: db.prepare(`INSERT INTO heal_journal (id, corr, ts, rule_id, target, policy_version, action, dry_run, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intent')`),
       finish: db.prepare(`UPDATE heal_journal SET state = ?, outcome = ?, finished_at = ? WHERE id = ? AND state = 'intent'`),
@@ -28,7 +28,6 @@ export class HealJournal {
       actedSince: db.prepare(`SELECT ts FROM heal_journal WHERE ts > ? AND dry_run = 0 ORDER BY ts`),
       track: db.prepare('SELECT state FROM heal_tracks WHERE key = ?'),
       saveTrack: db.prepare('INSERT INTO heal_tracks (key, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at'),
-      tracks: db.prepare('SELECT key, state FROM heal_tracks'),
       deleteTrack: db.prepare('DELETE FROM heal_tracks WHERE key = ?'),
     };
   }
@@ -56,11 +55,12 @@ export class HealJournal {
     return row ? { ...newTrack(), ...(JSON.parse(row.state) as Partial<TrackState>) } : newTrack();
   }
 
-  saveTrack(key: string, t: TrackState, now: number): void {
-    this.stmt.saveTrack.run(key, JSON.stringify(t), now);
+  /** `state` is the TrackState as JSON (the engine keeps the last one written, to skip unchanged writes). */
+  saveTrack(key: string, state: string, now: number): void {
+    this.stmt.saveTrack.run(key, state, now);
   }
 
-  tracks(): Array<{ key: string; state: TrackState }> {
-    return (this.stmt.tracks.all() as Array<{ key: string; state: string }>).map((r) => ({ key: r.key, state: { ...newTrack(), ...(JSON.parse(r.state) as Partial<TrackState>) } }));
+  deleteTrack(key: string): void {
+    this.stmt.deleteTrack.run(key);
   }
 }

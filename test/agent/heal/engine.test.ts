@@ -35,6 +35,21 @@ describe('HealEngine', () => {
     assert.equal(h.events.filter((e) => e.body.type === 'action').length, 2);
   });
 
+  it('guard state is written when it changes, not every tick; a rule removed by a new policy leaves no state behind', async () => {
+    const h = harness({ rules: [restartWeb()] });
+    const rows = () => h.store.db.prepare('SELECT key, updated_at FROM heal_tracks').all() as Array<{ key: string; updated_at: number }>;
+    await h.run(1);
+    const first = rows();
+    assert.equal(first.length, 1);
+    await h.run(10);
+    assert.deepEqual(rows(), first, 'a healthy service: idle ticks do not rewrite the state');
+    h.present.set('down:web', true);
+    await h.step(1000);
+    assert.ok(rows()[0]!.updated_at > first[0]!.updated_at, 'an action changes the state, and it is written');
+    assert.equal(h.engine.setPolicy({ version: 2, rules: [] }, 'test').ok, true);
+    assert.deepEqual(rows(), []);
+  });
+
   it('a service that dies after every restart: breaker opens after N failures, one escalation, no storm', async () => {
     const h = harness({ rules: [restartWeb()] });
     h.present.set('down:web', true);

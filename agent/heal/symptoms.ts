@@ -25,8 +25,18 @@ const OPS = {
   '<=': (a: number, b: number) => a <= b,
 } as const;
 
-/** Samples kept for "sustained for forSec": the longest forSec at the fastest sampling, bounded. */
+/** Recent samples kept to tell, for a condition first read now, how long it has held already. */
 const MAX_HISTORY = 4096;
+/** Conditions tracked at once (every metric rule of the policies seen); the least recently read go first. */
+const MAX_CONDITIONS = 256;
+
+/** One `feature op value` condition: since when it has held without a break (null: it does not hold now). */
+interface Holding {
+  i: number;
+  op: keyof typeof OPS;
+  value: number;
+  since: number | null;
+}
 
 /**
  * Turns the agent's inputs (samples, probe results, anomaly events, service status) into
@@ -35,6 +45,11 @@ const MAX_HISTORY = 4096;
  */
 export class SymptomEvaluator {
   private readonly history: Array<{ ts: number; v: readonly number[] }> = [];
+  /**
+   * Each metric condition's current run, kept up to date sample by sample: "sustained for forSec"
+   * is then O(1) to read, and holds for any forSec, not only as far back as the history reaches.
+   */
+  private readonly holding = new Map<string, Holding>();
   private readonly openAnomalies = new Map<string, AnomalyEvent>();
 
   constructor(private readonly src: SymptomSources) {}
@@ -42,6 +57,7 @@ export class SymptomEvaluator {
   addSample(ts: number, v: readonly number[]): void {
     this.history.push({ ts, v });
     if (this.history.length > MAX_HISTORY) this.history.shift();
+    for (const h of this.holding.values()) h.since = OPS[h.op](v[h.i]!, h.value) ? (h.since ?? ts) : null;
   }
 
   onAnomaly(e: AnomalyEvent): void {
@@ -89,16 +105,26 @@ export class SymptomEvaluator {
     const cond = `${s.feature} ${s.op} ${s.value} for ${s.forSec} s`;
     if (i < 0 || !latest) return { present: false, evidence: `${cond}: no samples yet` };
     const value = latest.v[i]!;
-    const from = now - s.forSec * 1000;
-    // Sustained: the history must reach back to `from`, and every sample since must hold.
-    let oldest = latest.ts;
-    for (let k = this.history.length - 1; k >= 0; k--) {
-      const h = this.history[k]!;
-      if (!OPS[s.op](h.v[i]!, s.value)) return { present: false, evidence: `${cond}: now ${+value.toPrecision(4)}`, data: { feature: s.feature, value } };
-      oldest = h.ts;
-      if (h.ts <= from) break;
+    const h = this.holdingOf(`${s.feature} ${s.op} ${s.value}`, i, s.op, s.value);
+    if (h.since === null) return { present: false, evidence: `${cond}: now ${+value.toPrecision(4)}`, data: { feature: s.feature, value } };
+    const present = h.since <= now - s.forSec * 1000;
+    return { present, evidence: `${cond}: ${+value.toPrecision(4)} now, holding for ${Math.round((latest.ts - h.since) / 1000)} s`, data: { feature: s.feature, value } };
+  }
+
+  /** The condition's run; the first time it is read, how long it has held is found in the history. */
+  private holdingOf(key: string, i: number, op: keyof typeof OPS, value: number): Holding {
+    let h = this.holding.get(key);
+    if (h) {
+      // Re-inserted: the map's order is then least recently read first.
+      this.holding.delete(key);
+      this.holding.set(key, h);
+      return h;
     }
-    const present = oldest <= from;
-    return { present, evidence: `${cond}: ${+value.toPrecision(4)} now, holding for ${Math.round((latest.ts - oldest) / 1000)} s`, data: { feature: s.feature, value } };
+    let since: number | null = null;
+    for (let k = this.history.length - 1; k >= 0 && OPS[op](this.history[k]!.v[i]!, value); k--) since = this.history[k]!.ts;
+    h = { i, op, value, since };
+    this.holding.set(key, h);
+    if (this.holding.size > MAX_CONDITIONS) this.holding.delete(this.holding.keys().next().value!);
+    return h;
   }
 }

@@ -111,10 +111,14 @@ export class Coordinator {
         will: () => status('offline', 'lwt'),
         // Announced only after the subscriptions exist: agents hold their outbox until they see it.
         onConnect: async () => {
-          // The pause switch and policies are republished first: an in-memory broker forgot its retained copies.
-          await this.conn.publish(encode('fleetControl', { from: COORDINATOR_ID, body: this.fleetControl(), signer: this.keys.privateKey }));
+          // The pause switch, policies, round and model are republished first: an in-memory broker
+          // forgot its retained copies. One that cannot be sent is logged, not fatal: failing here
+          // would reconnect forever without ever announcing the coordinator online.
+          const republish = (what: string, send: () => Promise<void>) =>
+            send().catch((e: Error) => this.log.warn({ err: e.message }, `${what} not republished; the next reconnect tries again`));
+          await republish('fleet pause switch', async () => this.conn.publish(encode('fleetControl', { from: COORDINATOR_ID, body: this.fleetControl(), signer: this.keys.privateKey })));
           await this.policies.republish();
-          await this.rounds.republish();
+          await republish('federated round and model', () => this.rounds.republish());
           await this.conn.publish(status('online', 'start'));
         },
         onMessage: async (topic, payload, retained) => {

@@ -204,7 +204,7 @@ export function buildApi(d: ApiDeps) {
       const { id } = req.params as { id: string };
       const r = federation.store.round(id);
       if (!r) return reply.code(404).send({ error: `no round "${id}" (GET /api/federation/rounds lists them)` });
-      const updates = federation.store.updates(id).map(({ payload: _, ...u }) => u);
+      const updates = federation.store.updateInfo(id);
       return { ...r, updates, rejections: federation.store.rejections(id) };
     });
 

@@ -93,6 +93,7 @@ export class RoundStore {
       close: db.prepare(`UPDATE fed_rounds SET state = 'closed', announce = ?, closed_at = ?, outcome = ?, note = ?, summary = ?, model_version = ? WHERE id = ? AND state = 'open'`),
       insertUpdate: db.prepare('INSERT OR IGNORE INTO fed_updates (round_id, agent_id, received_at, num_samples, bytes, payload) VALUES (?, ?, ?, ?, ?, ?)'),
       updates: db.prepare('SELECT agent_id, received_at, num_samples, bytes, payload FROM fed_updates WHERE round_id = ? ORDER BY received_at, agent_id'),
+      updateInfo: db.prepare('SELECT agent_id, received_at, num_samples, bytes FROM fed_updates WHERE round_id = ? ORDER BY received_at, agent_id'),
       hasUpdate: db.prepare('SELECT 1 FROM fed_updates WHERE round_id = ? AND agent_id = ?'),
       rejectionCount: db.prepare('SELECT count(*) AS n FROM fed_rejections WHERE round_id = ?'),
       insertRejection: db.prepare('INSERT INTO fed_rejections (round_id, agent_id, reason, detail, at) VALUES (?, ?, ?, ?, ?)'),
@@ -156,6 +157,16 @@ export class RoundStore {
       numSamples: r.num_samples,
       bytes: r.bytes,
       payload: new Uint8Array(r.payload),
+    }));
+  }
+
+  /** The round's updates without their payloads: who sent what, for bookkeeping and the API. */
+  updateInfo(roundId: string): Array<Omit<StoredUpdate, 'payload'>> {
+    return (this.s.updateInfo.all(roundId) as Array<{ agent_id: string; received_at: number; num_samples: number; bytes: number }>).map((r) => ({
+      agentId: r.agent_id,
+      receivedAt: r.received_at,
+      numSamples: r.num_samples,
+      bytes: r.bytes,
     }));
   }
 

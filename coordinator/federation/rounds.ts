@@ -26,6 +26,9 @@ export const ROUND_METRICS = {
   modelVersion: 'homeostat_fed_model_version',
 } as const;
 
+/** Wait before closing a round again after closing it failed (a full disk, a locked database). */
+export const CLOSE_RETRY_MS = 30_000;
+
 /** How a sampled agent's decline is kept among the round's refusals (it is the agent's refusal to send). */
 const DECLINED = 'declined';
 
@@ -97,7 +100,7 @@ export class Rounds {
         this.d.log.info({ round: last.id }, 'round left open by the previous run is past its deadline: closing it');
         void this.finish(last.id, 'deadline passed while the coordinator was down');
       } else {
-        this.d.log.info({ round: last.id, deadline: new Date(last.deadline).toISOString(), updates: this.d.store.updates(last.id).length }, 'resuming the round left open by the previous run');
+        this.d.log.info({ round: last.id, deadline: new Date(last.deadline).toISOString(), updates: this.d.store.updateInfo(last.id).length }, 'resuming the round left open by the previous run');
         this.armDeadline(last);
       }
     }
@@ -208,7 +211,7 @@ export class Rounds {
 
   /** Closes the round once every sampled agent has sent its update or declined. */
   private closeIfAllAnswered(roundId: string, sampled: Set<string>): void {
-    const answered = new Set(this.d.store.updates(roundId).map((u) => u.agentId));
+    const answered = new Set(this.d.store.updateInfo(roundId).map((u) => u.agentId));
     for (const r of this.d.store.rejections(roundId)) if (r.reason === DECLINED) answered.add(r.agentId);
     if ([...sampled].every((id) => answered.has(id))) void this.finish(roundId, 'every sampled agent reported or declined');
   }
@@ -218,7 +221,14 @@ export class Rounds {
     let p = this.closing.get(roundId);
     if (!p) {
       p = this.close(roundId, why)
-        .catch((e: unknown) => this.d.log.error({ err: (e as Error).message, round: roundId }, 'closing the round failed'))
+        .catch((e: unknown) => {
+          // Left open, the round would refuse every new one until a restart: try again later.
+          this.d.log.error({ err: (e as Error).message, round: roundId, retryInMs: CLOSE_RETRY_MS }, 'closing the round failed; trying again');
+          if (this.running && this.open?.record.id === roundId) {
+            this.clearTimer('deadlineTimer');
+            this.deadlineTimer = this.d.clock.setTimeout(() => void this.finish(roundId, why), CLOSE_RETRY_MS);
+          }
+        })
         .finally(() => this.closing.delete(roundId));
       this.closing.set(roundId, p);
     }

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { DEFAULT_BASE_MODEL_PATH } from '../../../agent/detect/detector.ts';
 import { FederationConfigSchema, type FederationConfig } from '../../../coordinator/federation/config.ts';
 import { RoundStore } from '../../../coordinator/federation/round-store.ts';
-import { RoundRefused, Rounds } from '../../../coordinator/federation/rounds.ts';
+import { CLOSE_RETRY_MS, RoundRefused, Rounds } from '../../../coordinator/federation/rounds.ts';
 import { CoordinatorStore } from '../../../coordinator/store/store.ts';
 import { flattenWeights } from '../../../models/autoencoder/weights.ts';
 import { readAutoencoder } from '../../../models/onnx/reader.ts';
@@ -155,6 +155,24 @@ describe('federated rounds', () => {
     assert.deepEqual(closed.summary!.failures, [{ agentId: 'a2', reason: 'sat the round out (not_enough_data: 12 normal samples, learn.minSamples is 1800)' }]);
     assert.equal(h.counters.snapshot()['homeostat_fed_declines_total']?.[0]?.value, 1);
     assert.deepEqual(rejected(h), {}, 'a decline is not a rejected message');
+    await h.close();
+  });
+
+  it('a round whose closing fails (a full disk) is closed again later, not left open for ever', async () => {
+    const h = harness('close-fails.db', {}, new FakeClock(), new Set(['a1', 'a2']));
+    const r = await h.rounds.startRound();
+    send(h, update(r.id, 'a1'));
+    const closeRound = h.store.closeRound.bind(h.store);
+    let failures = 1;
+    h.store.closeRound = (c) => {
+      if (failures-- > 0) throw new Error('SQLITE_FULL: database or disk is full');
+      closeRound(c);
+    };
+    await h.clock.advance(60_000 + 10);
+    assert.equal(h.store.round(r.id)!.state, 'open', 'the first close failed');
+    await h.clock.advance(CLOSE_RETRY_MS);
+    assert.equal(h.store.round(r.id)!.state, 'closed');
+    assert.equal(h.store.round(r.id)!.outcome, 'below_minimum');
     await h.close();
   });
 

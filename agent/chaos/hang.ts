@@ -1,6 +1,7 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ChaosHandle, ChaosReport, HangChaos } from './options.ts';
+import { writeFileAtomic } from '../../shared/store/atomic-file.ts';
 
 /**
  * Makes the demo service hang: alive, accepting connections, never answering /health. Through
@@ -11,9 +12,7 @@ export async function startHangChaos(o: HangChaos): Promise<ChaosHandle> {
   const deadline = Date.now() + o.durationMs;
   let pid: number | undefined;
   if (o.flagFile) {
-    const tmp = `${o.flagFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${deadline}\n`);
-    renameSync(tmp, o.flagFile);
+    writeFileAtomic(o.flagFile, `${deadline}\n`);
   } else {
     pid = Number(readFileSync(o.pidfile!, 'utf8').trim());
     if (!Number.isSafeInteger(pid) || pid <= 1) throw new Error(`hang chaos: pidfile ${o.pidfile} holds no usable pid`);

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolicyBodySchema, type PolicyBody } from '../../shared/protocol/messages.ts';
+import { writeFileAtomic } from '../../shared/store/atomic-file.ts';
 
 const FILE = 'policy.json';
 
@@ -11,8 +12,7 @@ const FILE = 'policy.json';
  */
 export function saveAcceptedPolicy(dataDir: string, body: PolicyBody): void {
   const path = join(dataDir, FILE);
-  writeFileSync(`${path}.tmp`, JSON.stringify(body, null, 2), { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomic(path, JSON.stringify(body, null, 2), { mode: 0o600 });
 }
 
 /** The saved policy, or null; a file that no longer parses is reported through `onBad` and ignored. */

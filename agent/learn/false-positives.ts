@@ -1,8 +1,8 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forward, type AutoencoderModel } from '../../models/autoencoder/spec.ts';
 import { windows } from '../../models/autoencoder/scorer.ts';
 import { quantile } from '../detect/threshold.ts';
+import { writeFileAtomic } from '../../shared/store/atomic-file.ts';
 
 /**
  * The acceptance test's measure: how many windows of a node's own held-out normal data a model
@@ -59,10 +59,7 @@ export async function falsePositiveRate(m: AutoencoderModel, calibration: Float3
  */
 export function saveModelInService(dir: string, bytes: Uint8Array): string | null {
   try {
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, 'current.onnx');
-    writeFileSync(`${path}.tmp`, bytes);
-    renameSync(`${path}.tmp`, path);
+    writeFileAtomic(join(dir, 'current.onnx'), bytes);
     return null;
   } catch (e) {
     return (e as Error).message;

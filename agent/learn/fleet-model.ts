@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AutoencoderModel } from '../../models/autoencoder/spec.ts';
 import { ModelBodySchema, type ModelBody } from '../../shared/protocol/messages.ts';
 import { checkModelBytes, ModelRefusedError, type ModelExpectation } from '../detect/model-file.ts';
+import { writeFileAtomic } from '../../shared/store/atomic-file.ts';
 
 /** A global model this node holds: the fleet's weights with the coordinator's (base) normalisation. */
 export interface FleetModel {
@@ -91,8 +92,6 @@ export class FleetModelKeeper {
   private save(body: ModelBody): void {
     const file = this.file();
     if (!file) return;
-    mkdirSync(this.o.dir!, { recursive: true });
-    writeFileSync(`${file}.tmp`, JSON.stringify(body));
-    renameSync(`${file}.tmp`, file);
+    writeFileAtomic(file, JSON.stringify(body));
   }
 }

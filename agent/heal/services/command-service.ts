@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CommandService } from './schema.ts';
 import { cmdlineMatches, readProc, terminate, type ProcInfo } from './linux-process.ts';
 import { ServiceCommandError, type ServiceAdapter, type ServiceStatus } from './service.ts';
+import { writeFileAtomic } from '../../../shared/store/atomic-file.ts';
 
 /**
  * A service the agent runs itself: started in its own session (detached, so it outlives the
@@ -59,8 +60,8 @@ export class CommandServiceAdapter implements ServiceAdapter {
       const pid = child.pid!;
       // The start time is fixed at fork, so it can be read before the child has exec'd.
       const startTicks = readProc(pid)?.startTicks;
-      this.writeAtomically(this.pidfile, `${pid}\n`);
-      if (startTicks !== undefined) this.writeAtomically(this.startRecord, `${pid} ${startTicks}\n`);
+      writeFileAtomic(this.pidfile, `${pid}\n`);
+      if (startTicks !== undefined) writeFileAtomic(this.startRecord, `${pid} ${startTicks}\n`);
       return { running: true, pid, detail: `started as pid ${pid}` };
     } finally {
       if (typeof out === 'number') closeSync(out); // the child holds its own copy
@@ -126,11 +127,4 @@ export class CommandServiceAdapter implements ServiceAdapter {
     rmSync(this.startRecord, { force: true });
   }
 
-  /** Write-then-rename, so a reader never sees a half-written file. */
-  private writeAtomically(path: string, text: string): void {
-    mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  }
 }

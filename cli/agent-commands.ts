@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
-import { formatAudit, parseSince, type AuditRow } from '../agent/heal/audit-format.ts';
+import { formatAudit, parseSince } from '../agent/heal/audit-format.ts';
 import { Agent } from '../agent/agent.ts';
 import { loadAgentConfig } from '../agent/config.ts';
+import { readAuditSince, type AuditRecord } from '../agent/store/store.ts';
 import { UsageError, fail } from './fail.ts';
 import { stopOnSignals } from './signals.ts';
 
@@ -54,9 +55,9 @@ export function registerAgentCommands(parent: Command): void {
         }
         // Read-only: safe beside a running agent (WAL lets readers and the writer proceed together).
         const db = new Database(file, { readonly: true, fileMustExist: true });
-        let rows: AuditRow[];
+        let rows: AuditRecord[];
         try {
-          rows = (db.prepare('SELECT ts, kind, corr, record FROM audit WHERE ts >= ? ORDER BY seq').all(since) as Array<{ ts: number; kind: string; corr: string | null; record: string }>).map((r) => ({ ...r, record: JSON.parse(r.record) as unknown }));
+          rows = readAuditSince(db, since);
         } finally {
           db.close();
         }

@@ -1,11 +1,5 @@
 import type { Decision } from '../../shared/policy/decision.ts';
-
-export interface AuditRow {
-  ts: number;
-  kind: string;
-  corr: string | null;
-  record: unknown;
-}
+import type { AuditRecord } from '../store/store.ts';
 
 /** `since`: a duration back from now ("2h", "30m") or a date ("2026-11-23T02:00"). */
 export function parseSince(text: string, now = Date.now()): number {
@@ -25,10 +19,10 @@ function stamp(ts: number, utc: boolean): string {
 
 /**
  * The audit log for a person: one line per decision (time, rule, decision, what), then why
- * (the evidence) and what came of it, indented. Episodes are tagged with the first 8 characters
- * of their correlation id, so one incident's lines can be followed (or filtered with --corr).
+ * (the evidence) and what came of it, indented. Episodes are tagged with the last 8 characters
+ * of their correlation id (its random part), so one incident's lines can be followed (or filtered with --corr).
  */
-export function formatAudit(rows: readonly AuditRow[], o: { utc?: boolean } = {}): string {
+export function formatAudit(rows: readonly AuditRecord[], o: { utc?: boolean } = {}): string {
   if (rows.length === 0) return 'no heal decisions recorded in this period\n';
   const out: string[] = [];
   for (const r of rows) {

@@ -10,11 +10,7 @@ import { falsePositiveRate, saveModelInService, splitHoldout } from './false-pos
 import { cpuPacer } from './pacer.ts';
 import { DEFAULT_TRAIN, train } from './trainer.ts';
 
-/**
- * Local fine-tuning: the agent retrains its model on its own recent normal samples (those the
- * detector did not flag), with its own normalisation, in the background, and swaps the result in
- * only when it is no worse on data it did not train on.
- */
+/** `detect.tuning` in the agent config: when and how the agent retrains its model on local data. */
 export const LocalTuningConfigSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** How often to retrain once enough data exists. */
@@ -53,7 +49,11 @@ export interface LocalTunerOptions {
   now?: () => number;
 }
 
-
+/**
+ * Local fine-tuning: the agent retrains its model on its own recent normal samples (those the
+ * detector did not flag), with its own normalisation, in the background, and swaps the result in
+ * only when it is no worse on data it did not train on.
+ */
 export class LocalTuner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<TuneResult> | null = null;

@@ -4,6 +4,22 @@ import type { EventBody } from '../../shared/protocol/messages.ts';
 import { openDatabase, type Db } from '../../shared/store/sqlite.ts';
 import { AGENT_MIGRATIONS } from './migrations.ts';
 
+export interface AuditRecord {
+  ts: number;
+  kind: string;
+  corr: string | null;
+  record: unknown;
+}
+
+/**
+ * Audit records from `since` on, oldest first. Takes any handle on an agent database: the store's
+ * own, or a read-only one the CLI opens beside a running agent.
+ */
+export function readAuditSince(db: Pick<Db, 'prepare'>, since: number): AuditRecord[] {
+  const rows = db.prepare('SELECT ts, kind, corr, record FROM audit WHERE ts >= ? ORDER BY seq').all(since) as Array<{ ts: number; kind: string; corr: string | null; record: string }>;
+  return rows.map((r) => ({ ts: r.ts, kind: r.kind, corr: r.corr, record: JSON.parse(r.record) as unknown }));
+}
+
 export interface StoreLimits {
   samples: { maxAgeHours: number; maxRows: number };
   events: { maxRows: number };
@@ -208,9 +224,8 @@ export class AgentStore {
     this.stmt.insertAudit.run(ts, kind, corr, JSON.stringify(record));
   }
 
-  auditSince(since: number): Array<{ ts: number; kind: string; corr: string | null; record: unknown }> {
-    const rows = this.db.prepare('SELECT ts, kind, corr, record FROM audit WHERE ts >= ? ORDER BY seq').all(since) as Array<{ ts: number; kind: string; corr: string | null; record: string }>;
-    return rows.map((r) => ({ ts: r.ts, kind: r.kind, corr: r.corr, record: JSON.parse(r.record) }));
+  auditSince(since: number): AuditRecord[] {
+    return readAuditSince(this.db, since);
   }
 
   /** One episode's records, oldest first: an escalation's story. */

@@ -55,9 +55,27 @@ export function signingBytes(msg: object, topic: string): Buffer {
   return Buffer.from(`${DOMAIN}\n${topic}\n${canonicalJson(rest)}`, 'utf8');
 }
 
+/** Key ids by key object (public, or the private key a signer holds): every signed message needs one, and keys live for the process. */
+const keyIds = new WeakMap<KeyObject, string>();
+
 /** Short id of a public key: the first 16 hex digits of SHA-256 over its SPKI DER encoding. */
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
+  let id = keyIds.get(publicKey);
+  if (id === undefined) {
+    id = createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
+    keyIds.set(publicKey, id);
+  }
+  return id;
+}
+
+/** The key id a private key signs under (its public key's id). */
+function signerKeyId(privateKey: KeyObject): string {
+  let id = keyIds.get(privateKey);
+  if (id === undefined) {
+    id = keyIdOf(createPublicKey(privateKey));
+    keyIds.set(privateKey, id);
+  }
+  return id;
 }
 
 /**
@@ -69,7 +87,7 @@ export function signMessage<M extends object>(msg: M, privateKey: KeyObject, top
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') throw new KeyFormatError('signMessage needs an ed25519 private key');
   const value = sign(null, signingBytes(msg, topic), privateKey).toString('base64');
   const { sig: _, ...rest } = msg as M & { sig?: unknown };
-  return { ...rest, sig: { alg: 'ed25519', keyId: keyIdOf(createPublicKey(privateKey)), value } } as Omit<M, 'sig'> & { sig: Signature };
+  return { ...rest, sig: { alg: 'ed25519', keyId: signerKeyId(privateKey), value } } as Omit<M, 'sig'> & { sig: Signature };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HealNameSchema } from '../services/schema.ts';
+import { HealNameSchema } from '../../../shared/policy/names.ts';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const StatusCode = int(100, 599);

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { HealNameSchema } from '../../../shared/policy/names.ts';
 
-export { HealNameSchema };
-
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 /** What restart/stop waits for SIGTERM to work before SIGKILL (systemd's TimeoutStopSec defaults to 90 s; an edge box wants less). */

@@ -46,13 +46,7 @@ export class FleetLearning {
 
   constructor(private readonly o: FleetLearningOptions) {
     o.counters.define(FLEET_MODELS_METRIC, 'Global model messages received, by result (new, same, stale, checksum, incompatible)');
-    const samples = (limit: number): Float32Array => {
-      const rows = o.store.recentSamples(limit, { excludeAnomalous: true, featureVersion: o.expect.featureVersion });
-      const f = o.expect.featureNames.length;
-      const out = new Float32Array(rows.length * f);
-      rows.forEach((r, i) => out.set(r.v, i * f));
-      return out;
-    };
+    const samples = (limit: number): Float32Array => o.store.recentRows(limit, { excludeAnomalous: true, featureVersion: o.expect.featureVersion, features: o.expect.featureNames.length });
     this.keeper = new FleetModelKeeper({ expect: o.expect, dir: o.modelDir, onLoadError: (why) => o.log.warn({ why }, 'saved global model unreadable; waiting for the coordinator to send it again') });
     this.participant = new Participant({
       agentId: o.agentId,

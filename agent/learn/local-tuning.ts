@@ -106,11 +106,10 @@ export class LocalTuner {
     const current = this.o.detector.currentModel();
     if (!current) return { ok: false, reason: 'no_model', detail: 'no model in service to fine-tune from' };
     const f = current.model.features;
-    // Newest first from a bounded query, then back to time order: training wants the recent past.
-    const rows = this.o.store.recentSamples(c.maxSamples, { excludeAnomalous: true, featureVersion: this.o.featureVersion });
-    if (rows.length < c.minSamples) return { ok: false, reason: 'not_enough_data', detail: `${rows.length} normal samples, ${c.minSamples} needed` };
-    const all = new Float32Array(rows.length * f);
-    rows.forEach((r, i) => all.set(r.v, i * f));
+    // Training wants the recent past: the newest samples, in time order.
+    const all = this.o.store.recentRows(c.maxSamples, { excludeAnomalous: true, featureVersion: this.o.featureVersion, features: f });
+    const n = all.length / f;
+    if (n < c.minSamples) return { ok: false, reason: 'not_enough_data', detail: `${n} normal samples, ${c.minSamples} needed` };
     const { calibration: trainRows, holdout } = splitHoldout(all, f, current.model.window);
     const pause = cpuPacer(c.cpuShare, this.abort.signal);
     // Normalisation stays local: this node's own mean/std, the fleet's (or base) weights as the start.
@@ -129,13 +128,13 @@ export class LocalTuner {
       version,
       featureVersion: this.o.featureVersion,
       createdAt: new Date(this.now()).toISOString(),
-      training: { from: current.version, samples: rows.length, epochs: c.epochs, fprHoldout: fprCandidate },
-      description: `fine-tuned on this node's own ${rows.length} normal samples from ${current.version}`,
+      training: { from: current.version, samples: n, epochs: c.epochs, fprHoldout: fprCandidate },
+      description: `fine-tuned on this node's own ${n} normal samples from ${current.version}`,
     });
     const swap = await this.o.detector.swapModel(bytes, version);
     if (!swap.ok) return { ok: false, reason: 'refused', detail: swap.message };
     this.persist(bytes);
-    return { ok: true, version, fprCurrent, fprCandidate, samples: rows.length, ms: Math.round(performance.now() - t0) };
+    return { ok: true, version, fprCurrent, fprCandidate, samples: n, ms: Math.round(performance.now() - t0) };
   }
 
   private persist(bytes: Uint8Array): void {

@@ -122,12 +122,21 @@ export class AgentStore {
     return rows.map((r) => ({ ts: r.ts, v: new Float32Array(r.v.buffer.slice(r.v.byteOffset, r.v.byteOffset + r.v.byteLength)), anomalous: r.anomalous === 1 }));
   }
 
-  /** The newest `limit` samples of one feature version, returned oldest first. */
-  recentSamples(limit: number, opts: { excludeAnomalous?: boolean; featureVersion: number }): Array<{ ts: number; v: Float32Array }> {
+  /**
+   * The newest `limit` samples of one feature version as row-major rows [n][features], oldest
+   * first (what training and the acceptance test take), copied straight from the stored blobs.
+   */
+  recentRows(limit: number, opts: { excludeAnomalous?: boolean; featureVersion: number; features: number }): Float32Array {
     const rows = this.db
-      .prepare(`SELECT ts, v FROM samples WHERE feature_version = ? ${opts.excludeAnomalous ? 'AND anomalous = 0' : ''} ORDER BY ts DESC LIMIT ?`)
-      .all(opts.featureVersion, limit) as Array<{ ts: number; v: Buffer }>;
-    return rows.reverse().map((r) => ({ ts: r.ts, v: new Float32Array(r.v.buffer.slice(r.v.byteOffset, r.v.byteOffset + r.v.byteLength)) }));
+      .prepare(`SELECT v FROM samples WHERE feature_version = ? ${opts.excludeAnomalous ? 'AND anomalous = 0' : ''} ORDER BY ts DESC LIMIT ?`)
+      .all(opts.featureVersion, limit) as Array<{ v: Buffer }>;
+    const f = opts.features;
+    const out = new Float32Array(rows.length * f);
+    // Byte copies: a blob's Buffer need not sit at a 4-byte-aligned offset for a Float32Array view.
+    const bytes = new Uint8Array(out.buffer);
+    // Newest first from the bounded query; written back in time order.
+    rows.forEach((r, k) => bytes.set(r.v.subarray(0, f * 4), (rows.length - 1 - k) * f * 4));
+    return out;
   }
 
   markAnomalous(from: number, to: number): void {

@@ -97,3 +97,13 @@ test('a database from a newer build is refused', () => {
   d.close();
   assert.throws(() => new AgentStore(path, limits, new Counters()), /newer Homeostat \(schema 99/);
 });
+
+test('recentRows: the newest normal samples of one feature version, row-major, in time order', () => {
+  const s = new AgentStore(join(tmp(), 'a.db'), limits, new Counters());
+  for (let i = 0; i < 6; i++) s.insertSample(1000 + i * 1000, 1, [i, 10 * i]);
+  s.insertSample(7000, 2, [99, 99]);
+  s.markAnomalous(5000, 5000);
+  assert.deepEqual([...s.recentRows(3, { excludeAnomalous: true, featureVersion: 1, features: 2 })], [2, 20, 3, 30, 5, 50]);
+  assert.deepEqual([...s.recentRows(2, { featureVersion: 1, features: 2 })], [4, 40, 5, 50]);
+  s.close();
+});

@@ -50,21 +50,35 @@ async function demoService(rules: (svc: string) => unknown[]) {
   return { agent, decl, port };
 }
 
+/**
+ * RUNS times: wait until the demo answers and the agent is settled, inject the fault, time the
+ * first moment `recovered` holds (MTTR) and the symptom's first record (MTTD), then undo the fault
+ * (if it returned an undo) and wait for the agent to verify its recovery.
+ */
+async function healRuns(agent: HealAgent, port: number, fault: () => Promise<(() => Promise<void>) | void>, recovered: (t0: number) => Promise<boolean>): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await until(() => answers(port), 30_000, 'demo answering');
+    await pause();
+    const verified = agent.decisions('verified').length;
+    const t0 = Date.now();
+    const undo = await fault();
+    const up = await until(() => recovered(t0), 60_000, 'demo recovered');
+    await undo?.();
+    out.push({ mttd: symptomAfter(agent, t0) - t0, mttr: up - t0 });
+    await waitFor(() => agent.decisions('verified').length > verified, 30_000, 'verified');
+  }
+  return out;
+}
+
 async function scenarioA(): Promise<{ healed: Sample[]; bare: number[] }> {
   const { agent, decl, port } = await demoService((svc) => [{ id: 'restart-demo', symptom: { kind: 'process_down', service: svc }, action: { type: 'restart_service', service: svc }, guards: GUARDS }]);
   const healed: Sample[] = [];
   const bare: number[] = [];
   try {
-    for (let i = 0; i < RUNS; i++) {
-      await until(() => answers(port), 30_000, 'demo answering');
-      await pause();
-      const verified = agent.decisions('verified').length;
-      const t0 = Date.now();
-      await runChaos('kill', { pidfile: decl.pidfile });
-      const up = await until(() => answers(port), 30_000, 'demo restarted');
-      healed.push({ mttd: symptomAfter(agent, t0) - t0, mttr: up - t0 });
-      await waitFor(() => agent.decisions('verified').length > verified, 30_000, 'verified');
-    }
+    healed.push(
+      ...(await healRuns(agent, port, async () => void (await runChaos('kill', { pidfile: decl.pidfile })), () => answers(port))),
+    );
     await agent.stop();
     const svc = new CommandServiceAdapter(decl);
     for (let i = 0; i < RUNS; i++) {
@@ -84,18 +98,21 @@ async function scenarioB(): Promise<{ healed: Sample[]; bare: number[] }> {
   const healed: Sample[] = [];
   const bare: number[] = [];
   try {
-    for (let i = 0; i < RUNS; i++) {
-      await until(() => answers(port), 30_000, 'demo answering');
-      await pause();
-      const verified = agent.decisions('verified').length;
-      const t0 = Date.now();
-      const hang = await startChaos('hang', { durationMs: 120_000, pidfile: decl.pidfile });
-      const up = await until(async () => agent.decisions('acted').some((d) => d.ts >= t0) && (await answers(port)), 60_000, 'demo restarted after the hang');
-      hang.stop();
-      await hang.done;
-      healed.push({ mttd: symptomAfter(agent, t0) - t0, mttr: up - t0 });
-      await waitFor(() => agent.decisions('verified').length > verified, 30_000, 'verified');
-    }
+    healed.push(
+      ...(await healRuns(
+        agent,
+        port,
+        async () => {
+          const hang = await startChaos('hang', { durationMs: 120_000, pidfile: decl.pidfile });
+          return async () => {
+            hang.stop();
+            await hang.done;
+          };
+        },
+        // A hung service still answers once the hang ends: only an answer after the agent acted counts.
+        async (t0) => agent.decisions('acted').some((d) => d.ts >= t0) && (await answers(port)),
+      )),
+    );
     await agent.stop();
     const svc = new CommandServiceAdapter(decl);
     for (let i = 0; i < RUNS; i++) {

@@ -23,7 +23,9 @@
 //      seventh (leave one machine out).
 // 3. Where the best unsupervised rule's false positives come from: its longest false-positive
 //    run per machine at the best threshold, with the metrics that dominate it.
-// About 3 minutes on 2 cores (k-NN and the regressions dominate).
+// 4. The labelled segments of 300 rows or more, with how far their metrics stray: whether SMD
+//    labels long level shifts as anomalies, which decides whether a "new normal" rule can help.
+// About 1 minute on 2 cores (k-NN and the regressions dominate).
 // Usage: npx tsx models/eval/sweep-ceiling.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
 import { symmetricEigen } from './baselines/pca.ts';
@@ -299,6 +301,7 @@ const say = (msg: string) => process.stderr.write(`sweep-ceiling: ${msg} (${((pe
 const machines = listMachines(dataDir).map((name) => loadMachine(dataDir, name));
 const f1 = new Map<string, number[]>();
 const fpRuns: string[] = [];
+const longSegments: string[] = [];
 for (const m of machines) {
   for (const rule of RULES) {
     const scores = rule.score(m);
@@ -315,6 +318,14 @@ for (const m of machines) {
         return [s / Math.max(1, b - a + 1), j + 1] as const;
       }).sort((x, y) => y[0] - x[0]);
       const flagged = falsePositive.reduce((s, v) => s + v, 0);
+      for (const [la, lb] of segments(m.labels).filter(([x, y]) => y - x + 1 >= 300)) {
+        const top = Array.from({ length: f }, (_, j) => {
+          let s = 0;
+          for (let t = la; t <= lb; t++) s += Math.abs(z[t * f + j]!);
+          return [s / (lb - la + 1), j + 1] as const;
+        }).sort((x, y) => y[0] - x[0])[0]!;
+        longSegments.push(`| ${m.name} | ${la}–${lb} (${lb - la + 1} rows) | ${top[1]}: ${top[0].toFixed(1)} |`);
+      }
       fpRuns.push(
         `| ${m.name} | ${best.f1.toFixed(3)} | ${flagged} | ${b >= a ? `${a}–${b} (${b - a + 1} rows)` : 'none'} | ${byMetric
           .slice(0, 3)
@@ -356,5 +367,11 @@ Longest false-positive run of the first rule at its best threshold:
 
 | machine | best-F1 | false-positive rows | longest run (test rows, 0-based) | mean \\|z\\| of its top metrics (1-based) |
 |---|---|---|---|---|
-${fpRuns.join('\n')}`);
+${fpRuns.join('\n')}
+
+Labelled segments of 300 rows or more:
+
+| machine | test rows (0-based) | top metric (1-based): mean \\|z\\| |
+|---|---|---|
+${longSegments.join('\n')}`);
 say('done');

@@ -15,7 +15,7 @@
 // autoencoder computes in effect, 0.548) by sum and by max, each score first divided by its own
 // median on the train split so neither dominates by scale. The forecaster wins on machines where
 // the autoencoder loses (machine-1-3), so a combination is the obvious next question.
-// About 4 minutes on 2 cores (the L = 30 Gram matrix, 1,141², dominates).
+// About 3 minutes on 2 cores (the L = 30 Gram matrix, 1,141², dominates).
 // Usage: npx tsx models/eval/sweep-forecast.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
 import { bestF1, bestPaF1 } from './metrics.ts';

@@ -6,7 +6,7 @@
 // SPANS, best-F1 per machine; then leave one machine out: the (scorer, span) with the best mean on
 // six machines is scored on the seventh, which is what a choice made here would do on an SMD
 // machine it has never seen.
-// About 3 minutes on 2 cores.
+// About 2 minutes on 2 cores.
 // Usage: npx tsx models/eval/sweep-smoothing.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
 import { ForecastScorer, standardise, STD_FLOOR } from './baselines/forecast.ts';

@@ -6,7 +6,11 @@
 // SPANS, best-F1 per machine; then leave one machine out: the (scorer, span) with the best mean on
 // six machines is scored on the seventh, which is what a choice made here would do on an SMD
 // machine it has never seen.
-// About 2 minutes on 2 cores.
+// Two more forecasters were added before their first run (session 5): L = 30 predicting h = 5
+// and h = 10 rows ahead (from rows t-h-29..t-h). A one-step forecaster fed an anomaly's first
+// rows soon predicts the shifted level; one that must predict further ahead keeps predicting the
+// old level for h rows longer, so its error should stay high through more of each anomaly.
+// About 6 minutes on 2 cores (four L = 30 Gram matrices a machine).
 // Usage: npx tsx models/eval/sweep-smoothing.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
 import { ForecastScorer, standardise, STD_FLOOR } from './baselines/forecast.ts';
@@ -26,7 +30,13 @@ function causalMean(x: Float64Array, w: number): Float64Array {
   });
 }
 
-const scorers = ['forecast L = 5', 'forecast L = 30', 'deviation'] as const;
+const FORECASTS = [
+  { lags: 5, horizon: 1 },
+  { lags: 30, horizon: 1 },
+  { lags: 30, horizon: 5 },
+  { lags: 30, horizon: 10 },
+];
+const scorers = [...FORECASTS.map((s) => `forecast L = ${s.lags}${s.horizon === 1 ? '' : `, h = ${s.horizon}`}`), 'deviation'];
 /** f1[scorer][span][machine] */
 const f1 = scorers.map(() => SPANS.map(() => [] as number[]));
 const machines = listMachines(dataDir);
@@ -38,8 +48,8 @@ for (const name of machines) {
   const z = standardise(m.test, f, mean, std);
   const dev = Float64Array.from({ length: m.test.length / f }, (_, t) => z.subarray(t * f, (t + 1) * f).reduce((a, v) => a + v * v, 0) / f);
   const raw: Float64Array[] = [];
-  for (const lags of [5, 30]) {
-    const fc = new ForecastScorer(lags, 1000);
+  for (const { lags, horizon } of FORECASTS) {
+    const fc = new ForecastScorer(lags, 1000, horizon);
     await fc.fit(m.train, f);
     raw.push((await fc.score(m.test, f)).scores);
   }

@@ -8,16 +8,16 @@ export function standardise(rows: Float32Array, f: number, mean: Float64Array, s
   return Float64Array.from(rows, (v, k) => (v - mean[k % f]!) / std[k % f]!);
 }
 
-/** X'X (upper triangle filled, then mirrored) and X'Y for inputs [z_{t-L..t-1}, 1] and targets z_t, t = L..n-1. */
-function normalEquations(z: Float64Array, f: number, lags: number): { xtx: Float64Array; xty: Float64Array; d: number } {
+/** X'X (upper triangle filled, then mirrored) and X'Y for inputs [z_{t-h-L+1..t-h}, 1] and targets z_t. */
+function normalEquations(z: Float64Array, f: number, lags: number, horizon: number): { xtx: Float64Array; xty: Float64Array; d: number } {
   const n = z.length / f;
   const d = lags * f + 1;
   const xtx = new Float64Array(d * d);
   const xty = new Float64Array(d * f);
   const x = new Float64Array(d);
   x[d - 1] = 1;
-  for (let t = lags; t < n; t++) {
-    x.set(z.subarray((t - lags) * f, t * f));
+  for (let t = lags + horizon - 1; t < n; t++) {
+    x.set(z.subarray((t - horizon - lags + 1) * f, (t - horizon + 1) * f));
     const y = z.subarray(t * f, (t + 1) * f);
     for (let a = 0; a < d; a++) {
       const xa = x[a]!;
@@ -69,13 +69,14 @@ function choleskySolve(a: Float64Array, d: number, b: Float64Array, k: number): 
   return w;
 }
 
-/** The L = 30 Gram matrix costs ~10 s a machine: computed once per (train rows, L) and shared by every λ. */
-const gramCache = new WeakMap<Float32Array, Map<number, ReturnType<typeof normalEquations>>>();
+/** The L = 30 Gram matrix costs ~10 s a machine: computed once per (train rows, L, h) and shared by every λ. */
+const gramCache = new WeakMap<Float32Array, Map<string, ReturnType<typeof normalEquations>>>();
 
 /**
- * Ridge forecaster of row t from rows t-L..t-1 (plus an unpenalised intercept), every row
- * standardised with the train split's mean and std, solved in closed form. Score of row t = mean
- * over features of the squared standardised forecast error; contributions = that error per feature.
+ * Ridge forecaster of row t from the L rows ending h rows before it, t-h-L+1..t-h (h = 1: the
+ * rows just before; plus an unpenalised intercept), every row standardised with the train split's
+ * mean and std, solved in closed form. Score of row t = mean over features of the squared
+ * standardised forecast error; contributions = that error per feature.
  */
 export class ForecastScorer implements Scorer {
   readonly name: string;
@@ -86,18 +87,20 @@ export class ForecastScorer implements Scorer {
   constructor(
     private readonly lags: number,
     private readonly lambda: number,
+    private readonly horizon = 1,
   ) {
-    this.name = `forecast L=${lags} λ=${lambda}`;
+    this.name = `forecast L=${lags} λ=${lambda}${horizon === 1 ? '' : ` h=${horizon}`}`;
   }
 
   async fit(rows: Float32Array, f: number): Promise<void> {
     ({ mean: this.mean, std: this.std } = meanStd(rows, f, STD_FLOOR));
     const byLag = gramCache.get(rows) ?? new Map();
     gramCache.set(rows, byLag);
-    let ne = byLag.get(this.lags);
+    const key = `${this.lags}/${this.horizon}`;
+    let ne = byLag.get(key);
     if (!ne) {
-      ne = normalEquations(standardise(rows, f, this.mean, this.std), f, this.lags);
-      byLag.set(this.lags, ne);
+      ne = normalEquations(standardise(rows, f, this.mean, this.std), f, this.lags, this.horizon);
+      byLag.set(key, ne);
     }
     const { xtx, xty, d } = ne;
     const a = Float64Array.from(xtx);
@@ -109,13 +112,15 @@ export class ForecastScorer implements Scorer {
     const z = standardise(rows, f, this.mean, this.std);
     const n = rows.length / f;
     const L = this.lags;
+    const h = this.horizon;
+    const first = L + h - 1;
     const d = L * f + 1;
     const scores = new Float64Array(n);
     const contributions = new Float64Array(n * f);
     const pred = new Float64Array(f);
-    for (let t = L; t < n; t++) {
+    for (let t = first; t < n; t++) {
       pred.set(this.w.subarray((d - 1) * f, d * f));
-      const x = z.subarray((t - L) * f, t * f);
+      const x = z.subarray((t - h - L + 1) * f, (t - h + 1) * f);
       for (let a = 0; a < d - 1; a++) {
         const xa = x[a]!;
         const wa = a * f;
@@ -130,9 +135,10 @@ export class ForecastScorer implements Scorer {
       scores[t] = total / f;
     }
     // Rows before a full history get the first full one's score (the Scorer contract).
-    for (let t = 0; t < Math.min(L, n); t++) {
-      scores[t] = scores[Math.min(L, n - 1)]!;
-      contributions.set(contributions.subarray(Math.min(L, n - 1) * f, (Math.min(L, n - 1) + 1) * f), t * f);
+    const from = Math.min(first, n - 1);
+    for (let t = 0; t < Math.min(first, n); t++) {
+      scores[t] = scores[from]!;
+      contributions.set(contributions.subarray(from * f, (from + 1) * f), t * f);
     }
     return { scores, contributions };
   }

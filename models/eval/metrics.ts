@@ -124,3 +124,12 @@ export function quantile(xs: ArrayLike<number>, q: number): number {
   const hi = Math.min(s.length - 1, lo + 1);
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
+
+/** Mean of the last w values (of fewer at the start), causally: a row score averaged over a window. */
+export function trailingMean(x: Float64Array, w: number): Float64Array {
+  let acc = 0;
+  return x.map((v, t) => {
+    acc += v - (t >= w ? x[t - w]! : 0);
+    return acc / Math.min(w, t + 1);
+  });
+}

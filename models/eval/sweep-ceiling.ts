@@ -29,7 +29,7 @@
 // Usage: npx tsx models/eval/sweep-ceiling.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
 import { symmetricEigen } from './baselines/pca.ts';
-import { bestF1, segments } from './metrics.ts';
+import { bestF1, segments, trailingMean } from './metrics.ts';
 import { listMachines, loadMachine, type SmdMachine } from './smd.ts';
 
 const i = process.argv.indexOf('--data');
@@ -40,14 +40,6 @@ const STD_FLOOR = 0.01;
 /** The autoencoder's window: every rule averages its row score over the same span. */
 const W = 10;
 const DAY = 1440;
-
-function causalMean(x: Float64Array, w: number): Float64Array {
-  let acc = 0;
-  return x.map((v, t) => {
-    acc += v - (t >= w ? x[t - w]! : 0);
-    return acc / Math.min(w, t + 1);
-  });
-}
 
 function standardised(m: SmdMachine, rows: Float32Array): Float64Array {
   const { mean, std } = meanStd(m.train, m.features, STD_FLOOR);
@@ -65,7 +57,7 @@ function meanSquare(z: Float64Array, f: number): Float64Array {
   return s;
 }
 
-const zSquared = (m: SmdMachine) => causalMean(meanSquare(standardised(m, m.test), m.features), W);
+const zSquared = (m: SmdMachine) => trailingMean(meanSquare(standardised(m, m.test), m.features), W);
 
 /** Train mean per metric and hour of day (test row t is train row nTrain + t); train std. */
 function timeOfDay(m: SmdMachine): Float64Array {
@@ -88,7 +80,7 @@ function timeOfDay(m: SmdMachine): Float64Array {
     for (let j = 0; j < f; j++) a += ((m.test[t * f + j]! - sum[b * f + j]! / count[b]!) / std[j]!) ** 2;
     s[t] = a / f;
   }
-  return causalMean(s, W);
+  return trailingMean(s, W);
 }
 
 /** min(score against train, score against the mean of rows t-lag-span..t-lag of the stream). */
@@ -115,7 +107,7 @@ function laggedBaseline(m: SmdMachine, lag = 240, span = 240): Float64Array {
     }
     s[t] = Math.min(vsTrain, vsRecent) / f;
   }
-  return causalMean(s, W);
+  return trailingMean(s, W);
 }
 
 /** Per-metric centre and scale from order statistics of the train split. */
@@ -138,7 +130,7 @@ function robust(m: SmdMachine, how: 'trimmed' | 'iqr'): Float64Array {
     }
   }
   const z = Float64Array.from(m.test, (v, k) => (v - centre[k % f]!) / scale[k % f]!);
-  return causalMean(meanSquare(z, f), W);
+  return trailingMean(meanSquare(z, f), W);
 }
 
 function mahalanobis(m: SmdMachine, shrink = 1): Float64Array {
@@ -162,7 +154,7 @@ function mahalanobis(m: SmdMachine, shrink = 1): Float64Array {
     }
     s[t] = d / f;
   }
-  return causalMean(s, W);
+  return trailingMean(s, W);
 }
 
 function nearestNeighbours(m: SmdMachine, refRows = 3000, k = 5): Float64Array {
@@ -188,7 +180,7 @@ function nearestNeighbours(m: SmdMachine, refRows = 3000, k = 5): Float64Array {
     }
     s[t] = best.reduce((acc, v) => acc + v, 0) / k / f;
   }
-  return causalMean(s, W);
+  return trailingMean(s, W);
 }
 
 const RULES: Array<{ name: string; score: (m: SmdMachine) => Float64Array }> = [
@@ -257,7 +249,7 @@ function perMetricInputs(m: SmdMachine): { x: Float64Array; d: number } {
   const x = new Float64Array(n * d);
   for (let j = 0; j < f; j++) {
     const abs = Float64Array.from({ length: n }, (_, t) => Math.abs(z[t * f + j]!));
-    const mean = causalMean(abs, W);
+    const mean = trailingMean(abs, W);
     for (let t = 0; t < n; t++) {
       x[t * d + j] = abs[t]!;
       x[t * d + f + j] = mean[t]!;
@@ -277,7 +269,7 @@ function orderStatInputs(m: SmdMachine): { x: Float64Array; d: number } {
   const n = z.length / f;
   const smoothed = new Float64Array(n * f);
   for (let j = 0; j < f; j++) {
-    const mean = causalMean(Float64Array.from({ length: n }, (_, t) => z[t * f + j]!), W);
+    const mean = trailingMean(Float64Array.from({ length: n }, (_, t) => z[t * f + j]!), W);
     for (let t = 0; t < n; t++) smoothed[t * f + j] = mean[t]!;
   }
   const d = 2 * K + 3;

@@ -8,20 +8,11 @@
 // Usage: npx tsx models/eval/sweep-ensemble.ts --data ../shared/datasets/smd
 import { AutoencoderScorer } from '../autoencoder/scorer.ts';
 import { PcaScorer } from './baselines/pca.ts';
-import { bestF1, bestPaF1, quantile } from './metrics.ts';
+import { bestF1, bestPaF1, quantile, trailingMean } from './metrics.ts';
 import { listMachines, loadMachine } from './smd.ts';
 
 const i = process.argv.indexOf('--data');
 const dataDir = i > 0 ? process.argv[i + 1]! : '../shared/datasets/smd';
-
-/** Causal mean over the last w values (fewer at the start): PCA's row error over the autoencoder's window. */
-function windowMean(x: Float64Array, w: number): Float64Array {
-  let acc = 0;
-  return x.map((v, t) => {
-    acc += v - (t >= w ? x[t - w]! : 0);
-    return acc / Math.min(w, t + 1);
-  });
-}
 
 const scaled = (x: Float64Array, by: number) => x.map((v) => v / Math.max(by, 1e-12));
 type Parts = { ae: Float64Array; pca: Float64Array; pcaW: Float64Array; aeTrain: Float64Array; pcaTrain: Float64Array; pcaWTrain: Float64Array };
@@ -81,8 +72,8 @@ for (const name of listMachines(dataDir)) {
     aeTrain: aeTrain.scores,
     pca: pcaTest.scores,
     pcaTrain: pcaTrain.scores,
-    pcaW: windowMean(pcaTest.scores, W),
-    pcaWTrain: windowMean(pcaTrain.scores, W),
+    pcaW: trailingMean(pcaTest.scores, W),
+    pcaWTrain: trailingMean(pcaTrain.scores, W),
   };
   RULES.forEach(({ rule }, k) => {
     const s = rule(parts);

@@ -18,7 +18,7 @@
 // About 3 minutes on 2 cores (the L = 30 Gram matrix, 1,141², dominates).
 // Usage: npx tsx models/eval/sweep-forecast.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
-import { bestF1, bestPaF1 } from './metrics.ts';
+import { bestF1, bestPaF1, quantile, trailingMean } from './metrics.ts';
 import { ForecastScorer, standardise, STD_FLOOR } from './baselines/forecast.ts';
 import { listMachines, loadMachine } from './smd.ts';
 
@@ -32,25 +32,12 @@ const SETTINGS = [
   { lags: 30, lambda: 1000 },
 ];
 
-/** Mean of the last w values (fewer at the start): the autoencoder's 10-row window. */
-function causalMean(x: Float64Array, w: number): Float64Array {
-  let acc = 0;
-  return x.map((v, t) => {
-    acc += v - (t >= w ? x[t - w]! : 0);
-    return acc / Math.min(w, t + 1);
-  });
-}
-
 /** Squared z averaged over metrics, then over the last 10 rows. */
 function deviation(rows: Float32Array, f: number, mean: Float64Array, std: Float64Array): Float64Array {
   const z = standardise(rows, f, mean, std);
-  return causalMean(Float64Array.from({ length: rows.length / f }, (_, t) => z.subarray(t * f, (t + 1) * f).reduce((a, v) => a + v * v, 0) / f), 10);
+  return trailingMean(Float64Array.from({ length: rows.length / f }, (_, t) => z.subarray(t * f, (t + 1) * f).reduce((a, v) => a + v * v, 0) / f), 10);
 }
 
-function median(x: Float64Array): number {
-  const s = Float64Array.from(x).sort();
-  return s[Math.floor(s.length / 2)]! || 1;
-}
 
 const READINGS = ['row error', 'error, mean of last 10 rows', 'mean of 10 + deviation (sum)', 'mean of 10, deviation (max)'] as const;
 const cells = SETTINGS.map(() => READINGS.map(() => ({ f1: [] as number[], p: [] as number[], r: [] as number[], pa: [] as number[] })));
@@ -61,13 +48,13 @@ for (const name of listMachines(dataDir)) {
   const { mean: mu, std: sd } = meanStd(m.train, f, STD_FLOOR);
   const devTrain = deviation(m.train, f, mu, sd);
   const devTest = deviation(m.test, f, mu, sd);
-  const devScale = median(devTrain);
+  const devScale = quantile(devTrain, 0.5);
   for (const [k, s] of SETTINGS.entries()) {
     const scorer = new ForecastScorer(s.lags, s.lambda);
     await scorer.fit(m.train, f);
     const raw = (await scorer.score(m.test, f)).scores;
-    const smooth = causalMean(raw, 10);
-    const fcScale = median(causalMean((await scorer.score(m.train, f)).scores, 10));
+    const smooth = trailingMean(raw, 10);
+    const fcScale = quantile(trailingMean((await scorer.score(m.train, f)).scores, 10), 0.5);
     const readings = [
       raw,
       smooth,

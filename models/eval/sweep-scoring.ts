@@ -6,7 +6,7 @@
 import { train } from '../../agent/learn/trainer.ts';
 import { forwardBatch, fromModel } from '../../agent/learn/network.ts';
 import type { AutoencoderModel } from '../autoencoder/spec.ts';
-import { bestF1, bestPaF1 } from './metrics.ts';
+import { bestF1, bestPaF1, trailingMean } from './metrics.ts';
 import { listMachines, loadMachine } from './smd.ts';
 
 const i = process.argv.indexOf('--data');
@@ -45,15 +45,6 @@ function score(e: Float32Array, W: number, F: number, rowWeight: (w: number) => 
   return out;
 }
 
-/** Causal moving mean over the last k scores. */
-function smooth(x: Float64Array, k: number): Float64Array {
-  let acc = 0;
-  return x.map((v, t) => {
-    acc += v - (t >= k ? x[t - k]! : 0);
-    return acc / Math.min(k, t + 1);
-  });
-}
-
 /** Per-feature 1/(median or mean error on the held-back train tail), floored at a tenth of the median feature's. */
 function errScale(e: Float32Array, W: number, F: number, from: number, stat: 'median' | 'mean'): Float64Array {
   const per = Array.from({ length: F }, (_, f) => {
@@ -84,9 +75,9 @@ const RULES: Array<{ name: string; rule: (e: Float32Array, W: number, F: number,
   { name: 'mean over the window (the graph)', rule: (e, W, F) => score(e, W, F, all, plain) },
   { name: 'last row only', rule: (e, W, F) => score(e, W, F, (w) => (w === W - 1 ? 1 : 0), plain) },
   { name: 'rows weighted 1..W (recent more)', rule: (e, W, F) => score(e, W, F, (w) => w + 1, plain) },
-  { name: 'last row, then mean of the last 10 scores', rule: (e, W, F) => smooth(score(e, W, F, (w) => (w === W - 1 ? 1 : 0), plain), 10) },
-  { name: 'last row, then mean of the last 20 scores', rule: (e, W, F) => smooth(score(e, W, F, (w) => (w === W - 1 ? 1 : 0), plain), 20) },
-  { name: 'mean over the window, then mean of the last 10 scores', rule: (e, W, F) => smooth(score(e, W, F, all, plain), 10) },
+  { name: 'last row, then mean of the last 10 scores', rule: (e, W, F) => trailingMean(score(e, W, F, (w) => (w === W - 1 ? 1 : 0), plain), 10) },
+  { name: 'last row, then mean of the last 20 scores', rule: (e, W, F) => trailingMean(score(e, W, F, (w) => (w === W - 1 ? 1 : 0), plain), 20) },
+  { name: 'mean over the window, then mean of the last 10 scores', rule: (e, W, F) => trailingMean(score(e, W, F, all, plain), 10) },
   { name: 'errScale = 1/median train-tail error', rule: (e, W, F, t, v) => { const k = errScale(t, W, F, v, 'median'); return score(e, W, F, all, (c, f) => c * k[f]!); } },
   { name: 'errScale = 1/mean train-tail error', rule: (e, W, F, t, v) => { const k = errScale(t, W, F, v, 'mean'); return score(e, W, F, all, (c, f) => c * k[f]!); } },
   { name: 'last row × errScale 1/median', rule: (e, W, F, t, v) => { const k = errScale(t, W, F, v, 'median'); return score(e, W, F, (w) => (w === W - 1 ? 1 : 0), (c, f) => c * k[f]!); } },

@@ -14,21 +14,13 @@
 // Usage: npx tsx models/eval/sweep-smoothing.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
 import { ForecastScorer, standardise, STD_FLOOR } from './baselines/forecast.ts';
-import { bestF1 } from './metrics.ts';
+import { bestF1, trailingMean } from './metrics.ts';
 import { listMachines, loadMachine } from './smd.ts';
 
 const i = process.argv.indexOf('--data');
 const dataDir = i > 0 ? process.argv[i + 1]! : '../shared/datasets/smd';
 
 const SPANS = [1, 5, 10, 20, 30, 60];
-
-function causalMean(x: Float64Array, w: number): Float64Array {
-  let acc = 0;
-  return x.map((v, t) => {
-    acc += v - (t >= w ? x[t - w]! : 0);
-    return acc / Math.min(w, t + 1);
-  });
-}
 
 const FORECASTS = [
   { lags: 5, horizon: 1 },
@@ -54,7 +46,7 @@ for (const name of machines) {
     raw.push((await fc.score(m.test, f)).scores);
   }
   raw.push(dev);
-  for (const [s, x] of raw.entries()) for (const [k, w] of SPANS.entries()) f1[s]![k]!.push(bestF1(causalMean(x, w), m.labels).f1);
+  for (const [s, x] of raw.entries()) for (const [k, w] of SPANS.entries()) f1[s]![k]!.push(bestF1(trailingMean(x, w), m.labels).f1);
   process.stderr.write(`sweep-smoothing: ${name} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
 }
 

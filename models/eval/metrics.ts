@@ -133,3 +133,15 @@ export function trailingMean(x: Float64Array, w: number): Float64Array {
     return acc / Math.min(w, t + 1);
   });
 }
+
+/** Per row of a row-major [n][f] matrix, the mean of its squared values: with z-scores, how far a row strays. */
+export function rowMeanSquare(z: Float64Array, f: number): Float64Array {
+  const n = z.length / f;
+  const s = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    let a = 0;
+    for (let j = 0; j < f; j++) a += z[t * f + j]! ** 2;
+    s[t] = a / f;
+  }
+  return s;
+}

@@ -29,14 +29,13 @@
 // Usage: npx tsx models/eval/sweep-ceiling.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
 import { symmetricEigen } from './baselines/pca.ts';
-import { bestF1, segments, trailingMean } from './metrics.ts';
+import { STD_FLOOR } from './baselines/forecast.ts';
+import { bestF1, rowMeanSquare, segments, trailingMean } from './metrics.ts';
 import { listMachines, loadMachine, type SmdMachine } from './smd.ts';
 
 const i = process.argv.indexOf('--data');
 const dataDir = i > 0 ? process.argv[i + 1]! : '../shared/datasets/smd';
 
-/** DEFAULT_TRAIN.stdFloor, so every rule sees the autoencoder's inputs. */
-const STD_FLOOR = 0.01;
 /** The autoencoder's window: every rule averages its row score over the same span. */
 const W = 10;
 const DAY = 1440;
@@ -46,18 +45,7 @@ function standardised(m: SmdMachine, rows: Float32Array): Float64Array {
   return Float64Array.from(rows, (v, k) => (v - mean[k % m.features]!) / std[k % m.features]!);
 }
 
-function meanSquare(z: Float64Array, f: number): Float64Array {
-  const n = z.length / f;
-  const s = new Float64Array(n);
-  for (let t = 0; t < n; t++) {
-    let a = 0;
-    for (let j = 0; j < f; j++) a += z[t * f + j]! ** 2;
-    s[t] = a / f;
-  }
-  return s;
-}
-
-const zSquared = (m: SmdMachine) => trailingMean(meanSquare(standardised(m, m.test), m.features), W);
+const zSquared = (m: SmdMachine) => trailingMean(rowMeanSquare(standardised(m, m.test), m.features), W);
 
 /** Train mean per metric and hour of day (test row t is train row nTrain + t); train std. */
 function timeOfDay(m: SmdMachine): Float64Array {
@@ -130,7 +118,7 @@ function robust(m: SmdMachine, how: 'trimmed' | 'iqr'): Float64Array {
     }
   }
   const z = Float64Array.from(m.test, (v, k) => (v - centre[k % f]!) / scale[k % f]!);
-  return trailingMean(meanSquare(z, f), W);
+  return trailingMean(rowMeanSquare(z, f), W);
 }
 
 function mahalanobis(m: SmdMachine, shrink = 1): Float64Array {

@@ -18,7 +18,7 @@
 // About 3 minutes on 2 cores (the L = 30 Gram matrix, 1,141², dominates).
 // Usage: npx tsx models/eval/sweep-forecast.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
-import { bestF1, bestPaF1, quantile, trailingMean } from './metrics.ts';
+import { bestF1, bestPaF1, quantile, rowMeanSquare, trailingMean } from './metrics.ts';
 import { ForecastScorer, standardise, STD_FLOOR } from './baselines/forecast.ts';
 import { listMachines, loadMachine } from './smd.ts';
 
@@ -34,10 +34,8 @@ const SETTINGS = [
 
 /** Squared z averaged over metrics, then over the last 10 rows. */
 function deviation(rows: Float32Array, f: number, mean: Float64Array, std: Float64Array): Float64Array {
-  const z = standardise(rows, f, mean, std);
-  return trailingMean(Float64Array.from({ length: rows.length / f }, (_, t) => z.subarray(t * f, (t + 1) * f).reduce((a, v) => a + v * v, 0) / f), 10);
+  return trailingMean(rowMeanSquare(standardise(rows, f, mean, std), f), 10);
 }
-
 
 const READINGS = ['row error', 'error, mean of last 10 rows', 'mean of 10 + deviation (sum)', 'mean of 10, deviation (max)'] as const;
 const cells = SETTINGS.map(() => READINGS.map(() => ({ f1: [] as number[], p: [] as number[], r: [] as number[], pa: [] as number[] })));

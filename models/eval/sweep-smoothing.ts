@@ -14,7 +14,7 @@
 // Usage: npx tsx models/eval/sweep-smoothing.ts --data ../shared/datasets/smd
 import { meanStd } from '../autoencoder/standardize.ts';
 import { ForecastScorer, standardise, STD_FLOOR } from './baselines/forecast.ts';
-import { bestF1, trailingMean } from './metrics.ts';
+import { bestF1, rowMeanSquare, trailingMean } from './metrics.ts';
 import { listMachines, loadMachine } from './smd.ts';
 
 const i = process.argv.indexOf('--data');
@@ -37,8 +37,7 @@ for (const name of machines) {
   const m = loadMachine(dataDir, name);
   const f = m.features;
   const { mean, std } = meanStd(m.train, f, STD_FLOOR);
-  const z = standardise(m.test, f, mean, std);
-  const dev = Float64Array.from({ length: m.test.length / f }, (_, t) => z.subarray(t * f, (t + 1) * f).reduce((a, v) => a + v * v, 0) / f);
+  const dev = rowMeanSquare(standardise(m.test, f, mean, std), f);
   const raw: Float64Array[] = [];
   for (const { lags, horizon } of FORECASTS) {
     const fc = new ForecastScorer(lags, 1000, horizon);

@@ -1,8 +1,9 @@
 import type { ScoreResult, Scorer } from '../scorer.ts';
+import { DEFAULT_TRAIN } from '../../../agent/learn/trainer.ts';
 import { meanStd } from '../../autoencoder/standardize.ts';
 
-/** DEFAULT_TRAIN.stdFloor (agent/learn/trainer.ts), so the forecaster sees the same inputs as the autoencoder. */
-export const STD_FLOOR = 0.01;
+/** The autoencoder's std floor, so the forecaster (and the sweeps) see the same inputs as the autoencoder. */
+export const STD_FLOOR = DEFAULT_TRAIN.stdFloor;
 
 export function standardise(rows: Float32Array, f: number, mean: Float64Array, std: Float64Array): Float64Array {
   return Float64Array.from(rows, (v, k) => (v - mean[k % f]!) / std[k % f]!);
